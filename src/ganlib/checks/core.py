@@ -1,0 +1,120 @@
+"""The engine behind auto-checked exercises.
+
+A check runs the student's function on cases with known answers and prints,
+for each case, what was expected and what came back, plus a hint, never a
+bare "wrong". With ``GANLIB_STRICT_CHECKS=1`` (set by the tests and CI) a
+failed check raises, so the book's own solutions are verified on every build.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+STRICT_ENV = "GANLIB_STRICT_CHECKS"
+
+
+@dataclass
+class Case:
+    """One call ``fn(*args, **kwargs)`` and its expected result."""
+
+    args: tuple = ()
+    expected: Any = None
+    kwargs: dict = field(default_factory=dict)
+    atol: float = 1e-6
+    hint: str = ""
+    # Optional custom test: compare(result) -> None if fine, else a message.
+    compare: Callable[[Any], str | None] | None = None
+    describe: str | None = None
+
+
+@dataclass
+class CheckResult:
+    name: str
+    passed: int
+    total: int
+    messages: list
+
+    @property
+    def ok(self) -> bool:
+        return self.passed == self.total
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __repr__(self) -> str:
+        return f"CheckResult({self.name!r}, passed={self.passed}, total={self.total})"
+
+    def report(self) -> str:
+        head = (f"{self.name}: all {self.total} checks passed." if self.ok
+                else f"{self.name}: {self.passed} of {self.total} checks passed.")
+        return "\n".join([head] + self.messages)
+
+
+def _short(value) -> str:
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().numpy()
+    if isinstance(value, np.ndarray):
+        if value.size <= 6:
+            return np.array2string(value, precision=6, separator=", ")
+        return f"array of shape {value.shape} (first values {np.array2string(value.ravel()[:4], precision=4, separator=', ')})"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return repr(value)
+
+
+def _as_array(value):
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().double().numpy()
+    return np.asarray(value, dtype=float)
+
+
+def compare_values(result, expected, atol: float) -> str | None:
+    """None if ``result`` matches ``expected`` (numbers, arrays or tensors), else why not."""
+    if result is None:
+        return "returned None: did you forget the `return` statement?"
+    try:
+        got, want = _as_array(result), _as_array(expected)
+    except (TypeError, ValueError):
+        return None if result == expected else f"returned {_short(result)}, expected {_short(expected)}"
+    if got.shape != want.shape:
+        return f"returned shape {tuple(got.shape)}, expected shape {tuple(want.shape)}"
+    if not np.all(np.isfinite(got)):
+        return f"returned non-finite values ({_short(result)}): look for log(0) or division by zero"
+    if not np.allclose(got, want, atol=atol, rtol=0):
+        worst = float(np.max(np.abs(got - want)))
+        return (f"returned {_short(result)}, expected {_short(expected)} "
+                f"(largest difference {worst:.3g}, allowed {atol:g})")
+    return None
+
+
+def run_check(name: str, fn: Callable, cases: list[Case]) -> CheckResult:
+    """Run ``fn`` on every case, print a specific report, and return the result."""
+    if not callable(fn):
+        raise TypeError(f"{name}: pass your function itself (no parentheses), got {type(fn).__name__}")
+    messages, passed = [], 0
+    for i, case in enumerate(cases, 1):
+        label = case.describe or ", ".join([_short(a) for a in case.args]
+                                           + [f"{k}={_short(v)}" for k, v in case.kwargs.items()])
+        try:
+            result = fn(*case.args, **case.kwargs)
+        except NotImplementedError:
+            problem = "is not implemented yet (it raised NotImplementedError)"
+        except Exception as err:  # report the student's error instead of a traceback wall
+            problem = f"raised {type(err).__name__}: {err}"
+        else:
+            problem = case.compare(result) if case.compare else compare_values(result, case.expected, case.atol)
+        if problem is None:
+            passed += 1
+            messages.append(f"  ok   case {i} ({label})")
+        else:
+            hint = f"\n       hint: {case.hint}" if case.hint else ""
+            messages.append(f"  FAIL case {i} ({label}): {problem}{hint}")
+    result = CheckResult(name, passed, len(cases), messages)
+    print(result.report())
+    if not result.ok and os.environ.get(STRICT_ENV) == "1":
+        raise AssertionError(f"{name}: {result.total - result.passed} check(s) failed (strict mode)")
+    return result

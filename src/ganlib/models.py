@@ -1,0 +1,87 @@
+"""The book's networks. Discriminators return logits (no sigmoid): the losses
+apply the sigmoid inside a numerically stable log (see ``losses``)."""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+
+class MLPGenerator(nn.Module):
+    """Noise z (latent_dim) -> image in [-1, 1], through fully connected layers.
+
+    The defaults are the classic MNIST MLP GAN: 100 -> 256 -> 512 -> 784.
+    """
+
+    def __init__(self, latent_dim: int = 100, hidden=(256, 512), out_shape=(1, 28, 28)):
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.out_shape = tuple(out_shape)
+        layers, width = [], latent_dim
+        for h in hidden:
+            layers += [nn.Linear(width, h), nn.LeakyReLU(0.2)]
+            width = h
+        layers += [nn.Linear(width, math.prod(self.out_shape)), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z).view(len(z), *self.out_shape)
+
+
+class MLPDiscriminator(nn.Module):
+    """Image -> one logit (log-odds that the image is real): 784 -> 512 -> 256 -> 1."""
+
+    def __init__(self, in_shape=(1, 28, 28), hidden=(512, 256)):
+        super().__init__()
+        layers, width = [nn.Flatten()], math.prod(in_shape)
+        for h in hidden:
+            layers += [nn.Linear(width, h), nn.LeakyReLU(0.2)]
+            width = h
+        layers.append(nn.Linear(width, 1))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x).squeeze(1)
+
+
+def toy_mlp(in_dim: int, out_dim: int, hidden: int = 128, depth: int = 3) -> nn.Sequential:
+    """A small ReLU MLP for low-dimensional toy problems (1-D and 2-D GANs).
+
+    Used as a generator (in_dim = latent size, out_dim = data dimension) or as a
+    discriminator (in_dim = data dimension, out_dim = 1).
+    """
+    layers, width = [], in_dim
+    for _ in range(depth):
+        layers += [nn.Linear(width, hidden), nn.ReLU()]
+        width = hidden
+    layers.append(nn.Linear(width, out_dim))
+    return nn.Sequential(*layers)
+
+
+class ToyDiscriminator(nn.Module):
+    """A toy MLP that returns one logit per point, shape (N,)."""
+
+    def __init__(self, in_dim: int = 2, hidden: int = 128, depth: int = 3):
+        super().__init__()
+        self.net = toy_mlp(in_dim, 1, hidden, depth)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x).squeeze(1)
+
+
+class ToyGenerator(nn.Module):
+    """A toy MLP generator: latent (latent_dim) -> point (out_dim)."""
+
+    def __init__(self, latent_dim: int = 2, out_dim: int = 2, hidden: int = 128, depth: int = 3):
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.net = toy_mlp(latent_dim, out_dim, hidden, depth)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z)
+
+
+def count_parameters(model: nn.Module) -> int:
+    """The number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
