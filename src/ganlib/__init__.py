@@ -4,7 +4,7 @@ Chapters import it for the machinery (data, training loop, metrics, plots)
 and keep the idea they teach in their own cells. Importing ganlib never
 imports TensorFlow; the Keras helpers live in ``ganlib.keras``.
 """
-from . import checks, data, losses, models, plots  # noqa: F401
+from . import checks, data, losses, models, plots, pretrained  # noqa: F401
 from .data import ImageData, TensorBatches, data_root, load_mnist, ring_of_gaussians  # noqa: F401
 from .plots import plot_history, plot_snapshots, show_images  # noqa: F401
 from .profile import RunProfile, run_profile  # noqa: F401
