@@ -1,0 +1,1 @@
+"""Measuring generators: one module per family of metrics."""
