@@ -173,6 +173,8 @@ def train_gan(generator: torch.nn.Module, discriminator: torch.nn.Module, data, 
         else contextlib.nullcontext
     if noise is None:
         noise = fixed_noise(64, latent_dim)
+    if conditional:
+        _unpack(next(iter(data)), conditional=True)  # fail early on label-less data
     if conditional and noise_labels is None:
         noise_labels = torch.arange(len(noise)) % 10
     snapshot_every = snapshot_every or max(1, epochs // 8)
