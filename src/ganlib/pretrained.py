@@ -16,9 +16,15 @@ WEIGHTS_DIR = Path(__file__).parent / "weights"
 MAX_BYTES = 5 * 1024 * 1024
 
 
-def available() -> list[str]:
-    """Names of the shipped generators."""
-    return sorted(p.stem for p in WEIGHTS_DIR.glob("*.pt"))
+def available(weights_dir: str | Path = WEIGHTS_DIR) -> list[str]:
+    """Names of the shipped generators (other shipped weights, such as the
+    classifier's, are not listed)."""
+    names = []
+    for path in sorted(Path(weights_dir).glob("*.pt")):
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+        if isinstance(blob, dict) and str(blob.get("module", "")).startswith("ganlib.models"):
+            names.append(path.stem)
+    return names
 
 
 def save_generator(generator: torch.nn.Module, name: str, *, kwargs: dict, card: dict,

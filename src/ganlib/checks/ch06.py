@@ -1,0 +1,99 @@
+"""Checks for the exercises of chapter 6 (conditional GANs)."""
+from __future__ import annotations
+
+import torch
+
+from .core import Case, run_check
+
+
+def _tensor_problem(result, want: torch.Tensor) -> str | None:
+    """Shared shape / dtype / value comparison with messages that name the likely slip."""
+    if result is None:
+        return "returned None: did you forget the `return` statement?"
+    if not isinstance(result, torch.Tensor):
+        return f"returned {type(result).__name__}, expected a torch.Tensor"
+    if not result.is_floating_point():
+        return (f"returned dtype {result.dtype}: the network needs floats, "
+                "so convert the one-hot rows with .float() before concatenating")
+    if tuple(result.shape) != tuple(want.shape):
+        return f"returned shape {tuple(result.shape)}, expected {tuple(want.shape)}"
+    return None
+
+
+def concat_label_to_noise(fn) -> None:
+    """Chapter 6: ``fn(z, labels, n_classes)`` -> ``[z, one_hot(labels)]`` along dim 1."""
+    z = torch.tensor([[0.5, -1.0, 2.0], [0.0, 0.25, -0.75]])
+    labels = torch.tensor([2, 0])
+    n_classes = 4
+
+    def expect(z, labels, n_classes):
+        return torch.cat([z, torch.nn.functional.one_hot(labels, n_classes).float()], dim=1)
+
+    def compare_with(z, labels, n_classes):
+        want = expect(z, labels, n_classes)
+
+        def compare(result):
+            problem = _tensor_problem(result, want)
+            if problem:
+                if isinstance(result, torch.Tensor) and result.dim() == 2 and \
+                        result.shape[1] == z.shape[1] + 1:
+                    problem += (" (it looks like the label was appended as one number: "
+                                "turn it into a one-hot row of length n_classes first)")
+                if isinstance(result, torch.Tensor) and result.dim() == 2 and \
+                        result.shape[0] == z.shape[0] + len(labels):
+                    problem += " (you stacked rows: concatenate along dim=1, the feature axis)"
+                return problem
+            swapped = torch.cat([want[:, z.shape[1]:], want[:, :z.shape[1]]], dim=1)
+            if torch.allclose(result, swapped):
+                return "the one-hot part came first: put the noise first, then the label's code"
+            if not torch.allclose(result[:, :z.shape[1]], z):
+                return "the first columns should be the noise z, unchanged"
+            code = result[:, z.shape[1]:]
+            if not torch.allclose(code, want[:, z.shape[1]:]):
+                return (f"label columns are {code.tolist()}, expected {want[:, z.shape[1]:].tolist()}: "
+                        "row i needs a single 1 at column labels[i] and 0 elsewhere")
+            return None
+        return compare
+
+    hint = "torch.cat([z, F.one_hot(labels, n_classes).float()], dim=1)"
+    z8, y8 = torch.randn(8, 5, generator=torch.Generator().manual_seed(6)), torch.arange(8) % 10
+    cases = [Case((z, labels, n_classes), compare=compare_with(z, labels, n_classes),
+                  describe="2 noise vectors of size 3, labels [2, 0], 4 classes", hint=hint),
+             Case((z8, y8, 10), compare=compare_with(z8, y8, 10),
+                  describe="8 noise vectors of size 5, labels 0..7, 10 classes", hint=hint),
+             Case((torch.zeros(1, 2), torch.tensor([9]), 10),
+                  compare=compare_with(torch.zeros(1, 2), torch.tensor([9]), 10),
+                  describe="the last class (9 of 10)",
+                  hint="F.one_hot needs num_classes=n_classes, else it sizes the code by the largest label")]
+    run_check("concat_label_to_noise", fn, cases)
+
+
+def embedding_by_matmul(fn) -> None:
+    """Chapter 6: ``fn(labels, table)`` -> ``one_hot(labels) @ table``, i.e. rows ``table[labels]``."""
+    gen = torch.Generator().manual_seed(0)
+    table = torch.randn(10, 4, generator=gen)
+    labels = torch.tensor([3, 3, 0, 9])
+
+    def compare_with(labels, table):
+        want = table[labels]
+
+        def compare(result):
+            problem = _tensor_problem(result, want)
+            if problem:
+                if isinstance(result, torch.Tensor) and tuple(result.shape) == (len(labels), table.shape[0]):
+                    problem += " (that is the one-hot matrix itself: multiply it by the table)"
+                return problem
+            if not torch.allclose(result, want, atol=1e-6):
+                return (f"row 0 is {[round(v, 4) for v in result[0].tolist()]}, expected "
+                        f"{[round(v, 4) for v in want[0].tolist()]} (row labels[0] of the table)")
+            return None
+        return compare
+
+    hint = "F.one_hot(labels, table.shape[0]).float() @ table: one-hot rows pick out table rows"
+    small = torch.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    cases = [Case((labels, table), compare=compare_with(labels, table),
+                  describe="labels [3, 3, 0, 9], a 10 x 4 table", hint=hint),
+             Case((torch.tensor([2, 1]), small), compare=compare_with(torch.tensor([2, 1]), small),
+                  describe="labels [2, 1], a 3 x 2 table [[1,2],[3,4],[5,6]]",
+                  hint="size the one-hot code by the table's rows (table.shape[0]), not the largest label")]
+    run_check("embedding_by_matmul", fn, cases)

@@ -1,0 +1,152 @@
+"""Checks for the exercises of chapter 7 (WGAN and WGAN-GP)."""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .core import Case, run_check
+
+
+def _linear_critic(w: torch.Tensor):
+    """f(x) = <w, x>: the input gradient is w everywhere, its norm |w|."""
+    return lambda x: (x.flatten(1) * w.flatten()).sum(dim=1)
+
+
+def _unit(shape, seed: int) -> torch.Tensor:
+    w = torch.randn(shape, generator=torch.Generator().manual_seed(seed))
+    return w / w.norm()
+
+
+def _scalar(expected: float, atol: float):
+    def compare(result):
+        if not isinstance(result, torch.Tensor):
+            return f"returned {type(result).__name__}, expected a scalar torch.Tensor"
+        if result.numel() != 1:
+            return (f"returned a tensor of shape {tuple(result.shape)}, expected one number: "
+                    "average the squared deviations over the batch with .mean()")
+        value = result.item()
+        if not math.isfinite(value):
+            return (f"returned {value}: compute the norm as sqrt(sum(g**2) + 1e-12) so a zero "
+                    "gradient cannot give NaN")
+        if abs(value - expected) > atol:
+            return f"returned {value:.6g}, expected {expected:.6g}"
+        return None
+    return compare
+
+
+def gradient_penalty(fn) -> None:
+    """Chapter 7: ``fn(critic_fn, real, fake, weight=10.0)`` -> WGAN-GP's penalty (a scalar)."""
+    shape = (1, 6, 6)
+    real = torch.randn(32, *shape, generator=torch.Generator().manual_seed(1))
+    fake = torch.randn(32, *shape, generator=torch.Generator().manual_seed(2))
+
+    def seen_points():
+        """A unit-norm linear critic that records the points it is evaluated at."""
+        w, seen = _unit(shape, 3), []
+
+        def critic(x):
+            seen.append(x.detach().clone())
+            return (x.flatten(1) * w.flatten()).sum(dim=1)
+        return critic, seen
+
+    def interpolates_case():
+        critic, seen = seen_points()
+        result = fn(critic, torch.ones(256, *shape), torch.zeros(256, *shape), weight=10.0)
+        if result is None:
+            return "returned None: did you forget the `return` statement?"
+        if not seen:
+            return "never called critic_fn: evaluate the critic at the interpolated points"
+        x = seen[-1]
+        if x.shape != (256, *shape):
+            return f"called the critic on shape {tuple(x.shape)}, expected the batch shape (256, 1, 6, 6)"
+        # real = 1 and fake = 0, so every value of sample i is its weight eps_i.
+        if x.min() < 0 or x.max() > 1:
+            return (f"some interpolation weights fall outside [0, 1] (from {x.min():.2f} to "
+                    f"{x.max():.2f}): draw eps with torch.rand (uniform), not torch.randn (normal)")
+        per_sample = x.flatten(1)
+        if (per_sample.max(1).values - per_sample.min(1).values).max() > 1e-6:
+            return ("the weight varies inside one image: draw ONE eps per sample, shape "
+                    "(N, 1, 1, 1), and let it broadcast over C, H, W")
+        if len(torch.unique(per_sample[:, 0])) < 200:
+            return "the samples share weights: draw a fresh eps for every sample in the batch"
+        return None
+
+    def gradient_case():
+        w = (2.0 * _unit(shape, 4)).requires_grad_(True)
+        result = fn(_linear_critic(w), real, fake, weight=10.0)
+        if not isinstance(result, torch.Tensor) or not result.requires_grad:
+            return ("the result carries no gradient to the critic's weights: call "
+                    "torch.autograd.grad(..., create_graph=True) so the penalty can be trained")
+        result.backward()
+        # d/dw 10 (|w| - 1)^2 = 20 (|w| - 1) w / |w| = 10 w when |w| = 2
+        want = 10.0 * w.detach()
+        if w.grad is None or not torch.allclose(w.grad, want, atol=1e-4):
+            return "the penalty's gradient with respect to the critic's weights is wrong"
+        return None
+
+    def zero_gradient_case():
+        scale = torch.zeros(1, requires_grad=True)  # f(x) = 0 * sum(x): input gradient exactly 0
+        result = fn(lambda x: scale * x.flatten(1).sum(1), real, real.clone(), weight=10.0)
+        problem = _scalar(10.0, 1e-3)(result)
+        if problem:
+            return problem
+        if not result.requires_grad:
+            return "the result carries no gradient: use torch.autograd.grad(..., create_graph=True)"
+        result.backward()
+        if scale.grad is None or not torch.isfinite(scale.grad).all():
+            return (f"the penalty is right but its gradient is {scale.grad}: sqrt(sum(g**2)) has an "
+                    "infinite derivative at 0; use sqrt(sum(g**2) + 1e-12)")
+        return None
+
+    hint_norm = "penalty = weight * mean((||grad f(x_hat)|| - 1)^2), the norm taken per sample"
+    cases = [
+        Case((_linear_critic(_unit(shape, 5)), real, fake), compare=_scalar(0.0, 1e-5),
+             describe="critic <w, x> with |w| = 1: gradient norm 1 everywhere, so penalty 0",
+             hint=hint_norm),
+        Case((_linear_critic(3.0 * _unit(shape, 6)), real, fake), compare=_scalar(40.0, 1e-3),
+             describe="|w| = 3, weight 10: 10 * (3 - 1)^2 = 40",
+             hint=hint_norm + "; take the gradient with respect to x_hat, not to real or fake"),
+        Case((_linear_critic(0.5 * _unit(shape, 7)), real, fake), kwargs={"weight": 2.0},
+             compare=_scalar(0.5, 1e-4), describe="|w| = 1/2, weight 2: 2 * (1/2)^2 = 0.5",
+             hint="use the `weight` argument instead of a fixed 10"),
+        Case((), describe="a critic with zero input gradient: penalty 10, and no NaN in its gradient"),
+        Case((), compare=lambda _: interpolates_case(),
+             describe="x_hat = eps * real + (1 - eps) * fake with eps ~ Uniform[0, 1], one per sample"),
+        Case((), compare=lambda _: gradient_case(),
+             describe="the penalty back-propagates into the critic (create_graph=True)"),
+    ]
+
+    def guarded(case_fn):
+        def compare(_):
+            try:
+                return case_fn()
+            except NotImplementedError:
+                return "is not implemented yet (it raised NotImplementedError)"
+            except Exception as err:  # report the student's error, not a traceback wall
+                return f"raised {type(err).__name__}: {err}"
+        return compare
+
+    cases[3].compare = guarded(zero_gradient_case)
+    cases[-2].compare, cases[-1].compare = guarded(interpolates_case), guarded(gradient_case)
+
+    def call(*args, **kwargs):
+        if not args:  # the two custom cases run the function themselves
+            return "custom"
+        return fn(*args, **kwargs)
+
+    run_check("gradient_penalty", call, cases)
+
+
+def wasserstein_1d(fn) -> None:
+    """Chapter 7: ``fn(x, y)`` -> W1 between two equal-size 1-D samples (tensors of shape (n,))."""
+    hint = ("in 1-D the optimal plan pairs the sorted samples: mean(|sort(x) - sort(y)|)")
+    x = torch.tensor([0.0, 1.0, 2.0, 3.0])
+    cases = [
+        Case((x, x + 5.0), 5.0, hint="shifting every point by 5 moves all mass a distance 5"),
+        Case((x, x.flip(0)), 0.0, hint="the same points in another order are the same distribution: "
+             "sort both samples before pairing them"),
+        Case((torch.tensor([0.0, 0.0]), torch.tensor([1.0, 3.0])), 2.0, hint=hint),
+        Case((torch.tensor([3.0, -1.0, 2.0]), torch.tensor([0.0, 0.0, 0.0])), 2.0, hint=hint),
+    ]
+    run_check("wasserstein_1d", fn, cases)

@@ -1,0 +1,48 @@
+"""The TensorFlow/Keras companion helpers (Keras 3 on the TensorFlow backend).
+
+Only this package imports TensorFlow: ``import ganlib`` stays fast and works
+where TensorFlow is absent; ``import ganlib.keras`` loads it.
+
+- :class:`GAN`: a ``keras.Model`` whose ``train_step`` runs one discriminator
+  step and one generator step (non-saturating loss on logits by default), so
+  ``model.fit(dataset)`` trains a GAN with Keras's progress bar.
+- :class:`GanMonitor`: a callback that fills a ``ganlib.History`` (per-step
+  losses, D(x), D(G(z)), fixed-noise snapshots), so ``ganlib.plot_history``
+  and ``ganlib.plot_snapshots`` draw Keras runs exactly like PyTorch runs.
+- :func:`mnist_dataset`: a shuffled ``tf.data.Dataset`` from ``ganlib.load_mnist``.
+- :func:`mlp_generator`, :func:`mlp_discriminator`: chapter 4's MLP GAN in Keras.
+- :func:`generate`, :func:`to_torch_images`: samples as NHWC NumPy, and the
+  bridge to ``ganlib.plots.show_images`` (NCHW).
+
+Example::
+
+    import ganlib, ganlib.keras as gk
+    data = ganlib.load_mnist("train")
+    gan = gk.GAN(gk.mlp_generator(), gk.mlp_discriminator(), latent_dim=100)
+    gan.compile(g_optimizer=gk.keras.optimizers.Adam(2e-4, beta_1=0.5),
+                d_optimizer=gk.keras.optimizers.Adam(2e-4, beta_1=0.5))
+    monitor = gk.GanMonitor(ganlib.fixed_noise(64, 100))
+    gan.fit(gk.mnist_dataset(data, 64), epochs=5, callbacks=[monitor])
+    monitor.history.plot(); ganlib.plot_snapshots(monitor.history)
+"""
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+# With TensorFlow loaded first, the first torch optimizer (which imports
+# torch._dynamo) crashes the process (a native-library clash seen with torch
+# 2.14 and TensorFlow 2.21). Loading torch's side first avoids it.
+import torch._dynamo  # noqa: E402,F401
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out of the page
+
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+if keras.backend.backend() != "tensorflow":
+    raise ImportError(
+        f"ganlib.keras needs Keras on the TensorFlow backend, but KERAS_BACKEND is "
+        f"{keras.backend.backend()!r}: set KERAS_BACKEND=tensorflow before importing keras.")
+
+from .data import generate, mnist_dataset, to_numpy_images, to_torch_images  # noqa: E402,F401
+from .gan import GAN, GanMonitor, d_loss_minimax, g_loss_nonsaturating, g_loss_saturating  # noqa: E402,F401
+from .mlp import mlp_discriminator, mlp_generator  # noqa: E402,F401

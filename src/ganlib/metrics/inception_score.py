@@ -1,0 +1,52 @@
+"""Inception Score (Salimans et al., 2016) and its MNIST-classifier twin.
+
+IS = exp( E_x KL( p(y|x) || p(y) ) ): high when each sample is classified
+confidently (low entropy of p(y|x)) and the classes are used evenly (high
+entropy of p(y)). It never looks at real data, so it cannot see whether the
+samples *look like* the training set, only whether a classifier is sure of them.
+With K classes it lies in [1, K].
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .features import classifier_probabilities, inception_outputs
+
+
+@dataclass(frozen=True)
+class Score:
+    mean: float
+    std: float
+
+    def __str__(self) -> str:
+        return f"{self.mean:.4g} +/- {self.std:.2g}"
+
+
+def inception_score_from_probs(probs, splits: int = 10, eps: float = 1e-12) -> Score:
+    """Inception Score from class probabilities (N, K), mean and std over ``splits`` parts."""
+    p = torch.as_tensor(probs).double()
+    if p.dim() != 2:
+        raise ValueError(f"probs must have shape (N, classes), got {tuple(p.shape)}")
+    if (p < 0).any() or not torch.allclose(p.sum(1), torch.ones(len(p), dtype=p.dtype), atol=1e-4):
+        raise ValueError("each row of probs must be a probability vector (use softmax on logits)")
+    if not 1 <= splits <= len(p):
+        raise ValueError(f"splits must be between 1 and the number of samples ({len(p)}), got {splits}")
+    scores = []
+    for part in torch.tensor_split(p, splits):
+        marginal = part.mean(0, keepdim=True)
+        kl = (part * ((part + eps).log() - (marginal + eps).log())).sum(1)
+        scores.append(kl.mean().exp())
+    scores = torch.stack(scores)
+    return Score(float(scores.mean()), float(scores.std()) if splits > 1 else 0.0)
+
+
+def classifier_inception_score(images, classifier=None, splits: int = 10) -> Score:
+    """MNIST-classifier score (TF-GAN's "MNIST score"): IS with ganlib's classifier. Range [1, 10]."""
+    return inception_score_from_probs(classifier_probabilities(images, classifier), splits)
+
+
+def inception_score(images, splits: int = 10, batch_size: int = 100, device=None) -> Score:
+    """Inception Score with Inception-v3 (downloads the weights; offline: classifier_inception_score)."""
+    return inception_score_from_probs(inception_outputs(images, batch_size, device)[1], splits)

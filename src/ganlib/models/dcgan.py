@@ -1,0 +1,93 @@
+"""The DCGAN of chapter 5, sized for 1x28x28 MNIST.
+
+Radford et al.'s guidelines, one line each in the code below: strided
+(transposed) convolutions instead of pooling, batch norm in both networks
+(except D's input layer and G's output layer), ReLU in G, LeakyReLU(0.2) in D,
+tanh output, weights drawn from N(0, 0.02). ``use_batchnorm=False`` builds the
+same networks without batch norm, for the chapter's ablation.
+
+Shapes (width w=64): z (N, latent_dim) -> (N, 2w, 7, 7) -> (N, w, 14, 14) -> (N, 1, 28, 28).
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def _norm(channels: int, use_batchnorm: bool) -> list[nn.Module]:
+    return [nn.BatchNorm2d(channels)] if use_batchnorm else []
+
+
+class DCGANGenerator(nn.Module):
+    """Noise z (N, latent_dim) -> image (N, 1, 28, 28) in [-1, 1].
+
+    ConvTranspose 7x7 (1x1 -> 7x7), then two stride-2 ConvTranspose 4x4 layers
+    (7 -> 14 -> 28). Batch norm + ReLU after every layer but the last, which ends in tanh.
+    """
+
+    def __init__(self, latent_dim: int = 100, width: int = 64, channels: int = 1,
+                 use_batchnorm: bool = True, init: bool = True):
+        super().__init__()
+        if latent_dim < 1 or width < 1 or channels < 1:
+            raise ValueError("latent_dim, width and channels must be positive integers")
+        self.latent_dim, self.width, self.channels = latent_dim, width, channels
+        self.use_batchnorm = use_batchnorm
+        bias = not use_batchnorm  # a bias right before batch norm is cancelled by its mean
+        self.net = nn.Sequential(
+            nn.ConvTranspose2d(latent_dim, 2 * width, 7, stride=1, padding=0, bias=bias),  # 1 -> 7
+            *_norm(2 * width, use_batchnorm), nn.ReLU(inplace=True),
+            nn.ConvTranspose2d(2 * width, width, 4, stride=2, padding=1, bias=bias),  # 7 -> 14
+            *_norm(width, use_batchnorm), nn.ReLU(inplace=True),
+            nn.ConvTranspose2d(width, channels, 4, stride=2, padding=1),  # 14 -> 28
+            nn.Tanh(),
+        )
+        if init:
+            self.apply(dcgan_init_)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        if z.dim() != 2 or z.shape[1] != self.latent_dim:
+            raise ValueError(f"expected noise of shape (N, {self.latent_dim}), got {tuple(z.shape)}")
+        return self.net(z[:, :, None, None])
+
+
+class DCGANDiscriminator(nn.Module):
+    """Image (N, 1, 28, 28) -> one logit per image (N,).
+
+    Two stride-2 Conv 4x4 layers (28 -> 14 -> 7) with LeakyReLU(0.2), batch norm
+    on the second only, then a 7x7 convolution to one logit. No pooling anywhere:
+    the network learns its own downsampling.
+    """
+
+    def __init__(self, width: int = 64, channels: int = 1, use_batchnorm: bool = True,
+                 init: bool = True):
+        super().__init__()
+        if width < 1 or channels < 1:
+            raise ValueError("width and channels must be positive integers")
+        self.width, self.channels, self.use_batchnorm = width, channels, use_batchnorm
+        self.net = nn.Sequential(
+            nn.Conv2d(channels, width, 4, stride=2, padding=1),  # 28 -> 14, no batch norm here
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(width, 2 * width, 4, stride=2, padding=1, bias=not use_batchnorm),  # 14 -> 7
+            *_norm(2 * width, use_batchnorm), nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(2 * width, 1, 7, stride=1, padding=0),  # 7 -> 1: the logit
+        )
+        if init:
+            self.apply(dcgan_init_)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 4 or x.shape[1:] != (self.channels, 28, 28):
+            raise ValueError(f"expected images of shape (N, {self.channels}, 28, 28), "
+                             f"got {tuple(x.shape)}")
+        return self.net(x).flatten()
+
+
+def dcgan_init_(module: nn.Module) -> None:
+    """DCGAN initialisation, for ``model.apply(dcgan_init_)``: conv weights ~ N(0, 0.02),
+    batch-norm scales ~ N(1, 0.02), biases 0. (``nn.init`` works without gradients.)"""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, (nn.BatchNorm2d, nn.BatchNorm1d)):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)

@@ -1,0 +1,158 @@
+"""Tests of ganlib.losses: signs of the Wasserstein and hinge losses, the
+gradient penalty (value, interpolation weights, no NaN), R1 and weight clipping."""
+import math
+
+import pytest
+import torch
+
+from ganlib import losses
+from ganlib.models import MLPCritic
+
+
+def linear_critic(w):
+    """f(x) = <w, x>: its input gradient is w everywhere, so its norm is |w|."""
+    return lambda x: (x.flatten(1) * w.flatten()).sum(dim=1)
+
+
+def unit_vector(shape, seed=0):
+    w = torch.randn(shape, generator=torch.Generator().manual_seed(seed))
+    return w / w.norm()
+
+
+def test_wasserstein_signs():
+    real, fake = torch.tensor([2.0, 4.0]), torch.tensor([-1.0, 0.0])
+    # The critic minimises E[f(fake)] - E[f(real)]: negative when it scores reals higher.
+    assert losses.d_loss_wasserstein(real, fake).item() == pytest.approx(-0.5 - 3.0)
+    assert losses.g_loss_wasserstein(fake).item() == pytest.approx(0.5)
+    # Raising the fake scores lowers the generator's loss.
+    assert losses.g_loss_wasserstein(fake + 1) < losses.g_loss_wasserstein(fake)
+
+
+def test_hinge_values_and_signs():
+    real, fake = torch.tensor([2.0, 0.0]), torch.tensor([-2.0, 0.5])
+    # relu(1 - real) = [0, 1] -> 0.5; relu(1 + fake) = [0, 1.5] -> 0.75
+    assert losses.d_loss_hinge(real, fake).item() == pytest.approx(1.25)
+    # Confident, correct critic: no loss at all (the hinge stops pushing).
+    assert losses.d_loss_hinge(torch.full((3,), 5.0), torch.full((3,), -5.0)).item() == 0.0
+    assert losses.g_loss_hinge(fake).item() == pytest.approx(-(-2.0 + 0.5) / 2)
+
+
+def test_penalty_zero_for_unit_gradient_norm():
+    shape = (1, 28, 28)
+    critic = linear_critic(unit_vector(shape))
+    real, fake = torch.randn(16, *shape), torch.randn(16, *shape)
+    gp = losses.gradient_penalty(critic, real, fake)
+    assert gp.item() == pytest.approx(0.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("norm", [0.5, 2.0, 3.0])
+def test_penalty_value_for_known_gradient_norm(norm):
+    shape = (2, 5)
+    critic = linear_critic(norm * unit_vector(shape, seed=1))
+    real, fake = torch.randn(8, *shape), torch.randn(8, *shape)
+    gp = losses.gradient_penalty(critic, real, fake, weight=10.0)
+    assert gp.item() == pytest.approx(10.0 * (norm - 1.0) ** 2, rel=1e-5)
+    assert gp.item() > 0
+
+
+def test_random_interpolates_uniform_per_sample():
+    real, fake = torch.ones(4000, 1, 3, 3), torch.zeros(4000, 1, 3, 3)
+    points, eps = losses.random_interpolates(real, fake, generator=torch.Generator().manual_seed(0))
+    assert eps.shape == (4000, 1, 1, 1)  # one weight per sample, broadcast over C, H, W
+    # With real = 1 and fake = 0 every pixel of sample i equals eps_i.
+    assert torch.equal(points, eps.expand_as(points))
+    e = eps.flatten()
+    assert e.min() >= 0 and e.max() <= 1  # never outside the segment (a normal would be)
+    assert len(torch.unique(e)) > 3990  # a fresh weight for every sample
+    # Uniform[0, 1]: mean 1/2, variance 1/12, and each quarter holds a quarter.
+    assert e.mean().item() == pytest.approx(0.5, abs=0.02)
+    assert e.var().item() == pytest.approx(1 / 12, abs=0.005)
+    quarters = torch.histc(e, bins=4, min=0, max=1) / len(e)
+    assert torch.allclose(quarters, torch.full((4,), 0.25), atol=0.03)
+
+
+def test_gradient_penalty_uses_uniform_weights(monkeypatch):
+    seen = {}
+    real_rand = torch.rand
+
+    def spy_rand(*args, **kwargs):
+        out = real_rand(*args, **kwargs)
+        seen["shape"] = tuple(out.shape)
+        return out
+
+    def no_randn(*args, **kwargs):
+        raise AssertionError("the interpolation weight must not come from a normal distribution")
+
+    critic = linear_critic(unit_vector((3, 4, 4)))
+    monkeypatch.setattr(torch, "rand", spy_rand)
+    monkeypatch.setattr(torch, "randn", no_randn)
+    losses.gradient_penalty(critic, torch.ones(5, 3, 4, 4),
+                            torch.zeros(5, 3, 4, 4))
+    assert seen["shape"] == (5, 1, 1, 1)
+
+
+def test_no_nan_when_real_equals_fake():
+    torch.manual_seed(0)
+    critic = MLPCritic()
+    x = torch.randn(6, 1, 28, 28)
+    gp = losses.gradient_penalty(critic, x, x.clone())
+    gp.backward()
+    assert torch.isfinite(gp)
+    assert all(p.grad is None or torch.isfinite(p.grad).all() for p in critic.parameters())
+    # Even where the input gradient is exactly zero (a constant critic).
+    x = torch.zeros(4, 2, requires_grad=False)
+    flat = lambda p: (p * 0.0).sum(dim=1) + torch.nn.Parameter(torch.tensor(1.0))
+    assert losses.gradient_penalty(flat, x, x).item() == pytest.approx(10.0, abs=1e-4)
+    norms = losses.gradient_norms(flat, x)
+    assert torch.isfinite(norms).all()
+
+
+def test_penalty_backpropagates_into_critic():
+    torch.manual_seed(0)
+    critic = MLPCritic(hidden=(16,))
+    gp = losses.gp_penalty(10.0)(critic, torch.randn(4, 1, 28, 28), torch.randn(4, 1, 28, 28))
+    gp.backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in critic.parameters())
+
+
+def test_shape_mismatch_is_explained():
+    with pytest.raises(ValueError, match="same shape"):
+        losses.gradient_penalty(linear_critic(torch.ones(2)), torch.zeros(3, 2), torch.zeros(4, 2))
+
+
+def test_r1_penalty_value():
+    shape = (2, 3)
+    critic = linear_critic(2.0 * unit_vector(shape))
+    r1 = losses.r1_penalty(gamma=10.0)(critic, torch.randn(5, *shape), torch.randn(5, *shape))
+    assert r1.item() == pytest.approx(0.5 * 10.0 * 4.0, rel=1e-5)
+
+
+def test_clip_weights_bounds_every_parameter():
+    torch.manual_seed(0)
+    critic = MLPCritic(hidden=(32,))
+    with torch.no_grad():
+        for p in critic.parameters():
+            p.mul_(100)
+    assert max(p.abs().max().item() for p in critic.parameters()) > 0.01
+    losses.clip_weights(0.01)(critic)
+    assert max(p.abs().max().item() for p in critic.parameters()) <= 0.01
+    with pytest.raises(ValueError):
+        losses.clip_weights(0.0)
+
+
+def test_existing_losses_unchanged():
+    logits = torch.tensor([0.0])
+    assert losses.d_loss_minimax(logits, logits).item() == pytest.approx(2 * math.log(2))
+
+
+def test_critics_return_raw_scores_without_batch_norm():
+    from ganlib.models import ConvCritic
+
+    x = torch.randn(3, 1, 28, 28)
+    for critic in (MLPCritic(), ConvCritic(width=8), ConvCritic(width=8, norm=None)):
+        assert critic(x).shape == (3,)
+        assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in critic.modules())
+        # Per-sample: a sample's score must not depend on the rest of the batch.
+        assert torch.allclose(critic(x[:1]), critic(x)[:1], atol=1e-5)
+    with pytest.raises(ValueError, match="never batch norm"):
+        ConvCritic(norm="batch")

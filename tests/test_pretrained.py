@@ -1,0 +1,63 @@
+"""Every shipped weight file: loads with weights_only, makes the right shape in
+[-1, 1], is at most 5 MB, and has a model card with the facts a reader needs."""
+import inspect
+import json
+
+import pytest
+import torch
+
+from ganlib import pretrained
+from ganlib.classifier import WEIGHTS_PATH as CLASSIFIER_PATH
+from ganlib.train import fixed_noise, generate
+
+CARD_KEYS = {"model", "data", "epochs", "seed", "hardware", "reproduce"}
+ALL_WEIGHTS = sorted(pretrained.WEIGHTS_DIR.glob("*.pt"))
+# The classifier's weights live beside the generators' but are a plain state dict.
+GENERATORS = [p.stem for p in ALL_WEIGHTS if p != CLASSIFIER_PATH]
+
+
+@pytest.mark.parametrize("path", ALL_WEIGHTS, ids=lambda p: p.name)
+def test_weights_are_small_and_load_with_weights_only(path):
+    assert path.stat().st_size <= pretrained.MAX_BYTES
+    blob = torch.load(path, map_location="cpu", weights_only=True)
+    tensors = blob if path == CLASSIFIER_PATH else blob["state_dict"]
+    floats = [v for v in tensors.values() if v.is_floating_point()]
+    assert floats and all(v.dtype == torch.float16 for v in floats)
+
+
+@pytest.mark.parametrize("name", GENERATORS)
+def test_generator_makes_images_in_range(name):
+    G = pretrained.load_generator(name)
+    assert not G.training
+    latent_dim = G.latent_dim
+    noise = fixed_noise(8, latent_dim, seed=3)
+    if len(inspect.signature(G.forward).parameters) > 1:  # conditional: G(z, labels)
+        images = generate(G, noise, torch.arange(8) % 10)
+    else:
+        images = generate(G, noise)
+    assert images.dim() == 4 and images.shape[0] == 8 and images.shape[-2:] == (28, 28)
+    assert torch.isfinite(images).all()
+    assert images.min() >= -1 and images.max() <= 1
+    assert images.std() > 0.05  # not a constant image
+
+
+@pytest.mark.parametrize("name", GENERATORS)
+def test_generator_has_a_model_card(name):
+    card = pretrained.model_card(name)
+    assert CARD_KEYS <= set(card), f"{name}.json lacks {sorted(CARD_KEYS - set(card))}"
+    assert card["reproduce"].startswith("python -m ganlib.recipes.")
+    table = pretrained.ModelCard(name)._repr_markdown_()
+    assert table.count("|") > 2 * len(card)
+
+
+def test_classifier_has_a_card():
+    if not CLASSIFIER_PATH.exists():
+        pytest.skip("no shipped classifier")
+    card = json.loads(CLASSIFIER_PATH.with_suffix(".json").read_text())
+    assert {"data", "held_out_accuracy", "epochs", "seed", "hardware", "reproduce"} <= set(card)
+    assert card["held_out_accuracy"] >= 0.97
+
+
+def test_unknown_name_says_what_is_available():
+    with pytest.raises(FileNotFoundError, match="available"):
+        pretrained.load_generator("no_such_model")
