@@ -34,6 +34,7 @@ from ..models.conditional import ConditionalDiscriminator, ConditionalGenerator,
 from ..pretrained import WEIGHTS_DIR, load_generator, model_card, save_generator
 from ..train import fixed_noise, generate, train_gan
 from ..utils import device, seed_everything
+from .common import hardware, training_data
 
 NAME = "cgan"
 GENERATOR_KWARGS = {"latent_dim": 100, "n_classes": 10, "label_mode": "embedding",
@@ -42,19 +43,6 @@ DISCRIMINATOR_KWARGS = {"n_classes": 10, "label_mode": "projection", "hidden": [
 SETTINGS = {"batch_size": 64, "lr": 2e-4, "betas": (0.5, 0.999), "ema_decay": 0.995}
 N_SCORED = 10_000
 
-
-def hardware() -> str:
-    """The GPU's name, else the CPU model and thread count."""
-    if torch.cuda.is_available():
-        return torch.cuda.get_device_name(0)
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                threads = torch.get_num_threads()
-                return f"CPU: {line.split(':', 1)[1].strip()} ({threads} thread{'s' if threads > 1 else ''})"
-    except OSError:
-        pass
-    return "CPU"
 
 
 def score_shipped(weights_dir=WEIGHTS_DIR):
@@ -94,13 +82,7 @@ def score_facts(score) -> dict:
 def train(minutes: float, max_epochs: int, seed: int):
     seed_everything(seed)
     dev = device()
-    try:
-        data = load_mnist("train", allow_test_split=False, device=dev)
-        data_note = "MNIST training split (60,000 images)"
-    except FileNotFoundError:
-        data = load_mnist("test", device=dev)
-        data_note = ("offline: only MNIST's 10,000-image test split was available, "
-                     "so the generator was trained on the test split")
+    data, data_note = training_data(dev)
     print(data)
     generator = ConditionalGenerator(**GENERATOR_KWARGS).to(dev)
     discriminator = ConditionalDiscriminator(**DISCRIMINATOR_KWARGS).to(dev)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 
 import torch
@@ -20,19 +19,8 @@ import torch
 from ..classifier import WEIGHTS_PATH, predict_proba, save_classifier, train_classifier
 from ..data import ImageData, load_mnist
 from ..utils import seed_everything
+from .common import hardware
 
-
-def hardware() -> str:
-    if torch.cuda.is_available():
-        return torch.cuda.get_device_name(0)
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                n = torch.get_num_threads()
-                return f"CPU: {line.split(':', 1)[1].strip()} ({n} thread{'s' if n > 1 else ''})"
-    except OSError:
-        pass
-    return f"CPU: {platform.processor() or platform.machine()}"
 
 
 def main(argv=None) -> None:

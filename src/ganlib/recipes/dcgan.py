@@ -23,40 +23,21 @@ from pathlib import Path
 
 import torch
 
-from ..data import load_mnist
 from ..models import DCGANDiscriminator, DCGANGenerator
-from ..pretrained import WEIGHTS_DIR, save_generator
+from ..pretrained import save_generator
 from ..train import train_gan
 from ..utils import device, seed_everything
+from .common import hardware, training_data
 
 NAME = "dcgan"
 SETTINGS = {"batch_size": 32, "lr": 2e-4, "betas": (0.5, 0.999)}
 
 
-def hardware() -> str:
-    """The GPU's name, else the CPU model and thread count."""
-    if torch.cuda.is_available():
-        return torch.cuda.get_device_name(0)
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                n = torch.get_num_threads()
-                return f"CPU: {line.split(':', 1)[1].strip()} ({n} thread{'' if n == 1 else 's'})"
-    except OSError:
-        pass
-    return "CPU"
-
 
 def train(minutes: float, max_epochs: int, seed: int, width: int):
     seed_everything(seed)
     dev = device()
-    try:
-        data = load_mnist("train", allow_test_split=False, device=dev)
-        data_note = "MNIST training split (60,000 images)"
-    except FileNotFoundError:
-        data = load_mnist("test", device=dev)
-        data_note = ("offline: only MNIST's 10,000-image test split was available, "
-                     "so the generator was trained on the test split")
+    data, data_note = training_data(dev)
     print(data)
     generator = DCGANGenerator(latent_dim=100, width=width).to(dev)
     discriminator = DCGANDiscriminator(width=width).to(dev)

@@ -22,12 +22,11 @@ from pathlib import Path
 
 import torch
 
-from ..data import load_mnist
 from ..models import MLPDiscriminator, MLPGenerator
 from ..pretrained import WEIGHTS_DIR, load_generator, save_generator
 from ..train import fixed_noise, generate, train_gan
 from ..utils import device, seed_everything
-from .classifier import hardware
+from .common import hardware, training_data
 
 NAME = "mlp_gan"
 GENERATOR_KWARGS = {"latent_dim": 100, "hidden": [256, 512], "out_shape": [1, 28, 28]}
@@ -37,13 +36,7 @@ SETTINGS = {"batch_size": 64, "lr": 2e-4, "betas": (0.5, 0.999)}
 def train(epochs: int, minutes: float, seed: int):
     seed_everything(seed)
     dev = device()
-    data = load_mnist("train", allow_test_split=True, device=dev)
-    if data.split == "train":
-        data_note = "MNIST training split (60,000 images)"
-    else:
-        data_note = ("offline: only MNIST's 10,000-image test split was available, so the "
-                     "generator was trained on the test split (load_mnist('train', allow_test_split=True))")
-    print(data)
+    data, data_note = training_data(dev)  # the test split offline, and says so
     generator = MLPGenerator(**GENERATOR_KWARGS).to(dev)
     discriminator = MLPDiscriminator().to(dev)
     opt_g = torch.optim.Adam(generator.parameters(), lr=SETTINGS["lr"], betas=SETTINGS["betas"])

@@ -26,41 +26,23 @@ from pathlib import Path
 
 import torch
 
-from ..data import load_mnist
 from ..losses import d_loss_wasserstein, g_loss_wasserstein, gp_penalty
 from ..models import MLPCritic, MLPGenerator
 from ..pretrained import WEIGHTS_DIR, save_generator
 from ..train import train_gan
 from ..utils import device, seed_everything
+from .common import hardware, training_data
 
 NAME = "wgan_gp"
 GENERATOR_KWARGS = {"latent_dim": 100, "hidden": [256, 512]}
 SETTINGS = {"batch_size": 64, "n_critic": 2, "gp_weight": 10.0, "lr": 2e-4, "betas": (0.5, 0.9)}
 
 
-def hardware() -> str:
-    if torch.cuda.is_available():
-        return torch.cuda.get_device_name(0)
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return f"CPU: {line.split(':', 1)[1].strip()} ({torch.get_num_threads()} threads)"
-    except OSError:
-        pass
-    return "CPU"
-
 
 def train(minutes: float, max_epochs: int, seed: int, weights_dir=WEIGHTS_DIR):
     seed_everything(seed)
     dev = device()
-    # Falls back to the test split (and says so) where only it is on disk.
-    data = load_mnist("train", allow_test_split=True, device=dev)
-    if data.split == "train":
-        data_note = "MNIST training split (60,000 images)"
-    else:
-        data_note = ("offline: only MNIST's 10,000-image test split was available, "
-                     "so the generator was trained on the test split")
-    print(data)
+    data, data_note = training_data(dev)  # the test split offline, and says so
     generator = MLPGenerator(**GENERATOR_KWARGS).to(dev)
     critic = MLPCritic().to(dev)
     opt_g = torch.optim.Adam(generator.parameters(), lr=SETTINGS["lr"], betas=SETTINGS["betas"])
