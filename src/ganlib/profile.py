@@ -36,9 +36,9 @@ class RunProfile:
 
     def __str__(self) -> str:
         return (
-            f"Run profile: {self.name} -- {_DESCRIPTIONS[self.name]}. "
-            f"Set {PROFILE_ENV}=quick or {PROFILE_ENV}=full before starting "
-            "the kernel to change it."
+            f"Run profile: {self.name} -- {_DESCRIPTIONS[self.name]}.\n"
+            f"(Set {PROFILE_ENV}=quick or {PROFILE_ENV}=full before starting "
+            "the kernel to change it.)"
         )
 
 
