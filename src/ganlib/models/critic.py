@@ -8,26 +8,19 @@ norm or no normalization at all, and return one unbounded score per image
 """
 from __future__ import annotations
 
-import math
 
 import torch
 from torch import nn
 
+from .mlp import MLPDiscriminator
 
-class MLPCritic(nn.Module):
-    """Image -> one raw score: 784 -> 512 -> 256 -> 1 with LeakyReLU, no normalization."""
 
-    def __init__(self, in_shape=(1, 28, 28), hidden=(512, 256)):
-        super().__init__()
-        layers, width = [nn.Flatten()], math.prod(in_shape)
-        for h in hidden:
-            layers += [nn.Linear(width, h), nn.LeakyReLU(0.2)]
-            width = h
-        layers.append(nn.Linear(width, 1))
-        self.net = nn.Sequential(*layers)
+class MLPCritic(MLPDiscriminator):
+    """Image -> one raw score: 784 -> 512 -> 256 -> 1 with LeakyReLU, no normalization.
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x).squeeze(1)
+    The same network as chapter 4's discriminator; what changes is how its
+    output is read (an unbounded score, never passed through a sigmoid).
+    """
 
 
 class ConvCritic(nn.Module):
