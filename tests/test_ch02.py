@@ -42,36 +42,36 @@ def test_reference_jsd_of_disjoint_uniforms_is_log_2_and_of_equal_densities_is_0
 
 
 def test_right_answers_pass(capsys):
-    checks.optimal_discriminator(right_dstar)
+    checks.check_optimal_discriminator(right_dstar)
     assert "optimal_discriminator: all 3 checks passed" in capsys.readouterr().out
-    checks.jsd(right_jsd)
+    checks.check_jsd(right_jsd)
     assert "jsd: all 4 checks passed" in capsys.readouterr().out
 
 
 def test_swapped_ratio_is_named(lenient, capsys):
-    checks.optimal_discriminator(lambda p_data, p_g: p_g / np.maximum(p_data + p_g, 1e-300))
+    checks.check_optimal_discriminator(lambda p_data, p_g: p_g / np.maximum(p_data + p_g, 1e-300))
     out = capsys.readouterr().out
     assert "0 of 3 checks passed" in out and "upside down" in out
 
 
 def test_density_ratio_is_named(lenient, capsys):
-    checks.optimal_discriminator(lambda p_data, p_g: p_data / np.maximum(p_g, 1e-300))
+    checks.check_optimal_discriminator(lambda p_data, p_g: p_data / np.maximum(p_g, 1e-300))
     out = capsys.readouterr().out
     assert "0 of 3 checks passed" in out and "density ratio" in out
 
 
 def test_log_base_2_is_named(lenient, capsys):
-    checks.jsd(lambda p, q, dx: right_jsd(p, q, dx) / np.log(2))
+    checks.check_jsd(lambda p, q, dx: right_jsd(p, q, dx) / np.log(2))
     out = capsys.readouterr().out
     assert "1 of 4 checks passed" in out  # only identical densities, where JSD = 0 in any base
     assert "log base 2" in out
 
 
 def test_missing_half_and_missing_dx_are_named(lenient, capsys):
-    checks.jsd(lambda p, q, dx: 2 * right_jsd(p, q, dx))
+    checks.check_jsd(lambda p, q, dx: 2 * right_jsd(p, q, dx))
     out = capsys.readouterr().out
     assert "1 of 4 checks passed" in out and "drop the 1/2" in out
-    checks.jsd(lambda p, q, dx: right_jsd(p, q, dx) / dx)
+    checks.check_jsd(lambda p, q, dx: right_jsd(p, q, dx) / dx)
     out = capsys.readouterr().out
     assert "1 of 4 checks passed" in out and "grid spacing dx" in out
 
@@ -82,7 +82,7 @@ def test_zero_log_zero_is_explained(lenient, capsys):
         with np.errstate(divide="ignore", invalid="ignore"):
             return 0.5 * np.sum(p * np.log(p / m) + q * np.log(q / m)) * dx
 
-    checks.jsd(naive)
+    checks.check_jsd(naive)
     out = capsys.readouterr().out
     assert "3 of 4 checks passed" in out  # the Gaussians never reach exactly 0; the uniforms do
     assert "0 * log 0" in out
@@ -92,7 +92,7 @@ def test_stub_reports_not_implemented(lenient, capsys):
     def stub(p, q, dx):
         raise NotImplementedError
 
-    checks.jsd(stub)
+    checks.check_jsd(stub)
     out = capsys.readouterr().out
     assert "0 of 4 checks passed" in out and "not implemented yet" in out
 
@@ -102,7 +102,7 @@ def test_zero_over_zero_is_explained(lenient, capsys):
         with np.errstate(invalid="ignore"):
             return p_data / (p_data + p_g)
 
-    checks.optimal_discriminator(plain_ratio)
+    checks.check_optimal_discriminator(plain_ratio)
     out = capsys.readouterr().out
     assert "2 of 3 checks passed" in out  # only the case with a point where both vanish fails
     assert "0/0" in out
@@ -111,4 +111,4 @@ def test_zero_over_zero_is_explained(lenient, capsys):
 def test_strict_mode_raises(monkeypatch):
     monkeypatch.setenv("GANLIB_STRICT_CHECKS", "1")
     with pytest.raises(AssertionError, match="optimal_discriminator"):
-        checks.optimal_discriminator(lambda p_data, p_g: p_data / np.maximum(p_g, 1e-300))
+        checks.check_optimal_discriminator(lambda p_data, p_g: p_data / np.maximum(p_g, 1e-300))

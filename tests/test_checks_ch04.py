@@ -28,7 +28,7 @@ def lenient(monkeypatch):
 
 
 def run(fn, capsys):
-    checks.gan_step(fn)
+    checks.check_gan_step(fn)
     return capsys.readouterr().out
 
 
@@ -55,4 +55,4 @@ def test_stub_reports_not_implemented(capsys):
 def test_strict_mode_raises(monkeypatch):
     monkeypatch.setenv("GANLIB_STRICT_CHECKS", "1")
     with pytest.raises(AssertionError, match="gan_step"):
-        checks.gan_step(lambda *args: (0.0, 0.0))
+        checks.check_gan_step(lambda *args: (0.0, 0.0))

@@ -113,19 +113,19 @@ def test_concat_label_to_noise_check_accepts_solution_and_rejects_slips():
         return torch.cat([z, F.one_hot(labels, n_classes).float()], dim=1)
 
     from ganlib.checks import ch06
-    assert _passes(ch06.concat_label_to_noise, solution)
-    assert not _passes(ch06.concat_label_to_noise,
+    assert _passes(ch06.check_concat_label_to_noise, solution)
+    assert not _passes(ch06.check_concat_label_to_noise,
                        lambda z, y, n: torch.cat([F.one_hot(y, n).float(), z], dim=1))
-    assert not _passes(ch06.concat_label_to_noise, lambda z, y, n: torch.cat([z, y[:, None].float()], 1))
-    assert not _passes(ch06.concat_label_to_noise, lambda z, y, n: torch.cat([z, F.one_hot(y).float()], 1))
+    assert not _passes(ch06.check_concat_label_to_noise, lambda z, y, n: torch.cat([z, y[:, None].float()], 1))
+    assert not _passes(ch06.check_concat_label_to_noise, lambda z, y, n: torch.cat([z, F.one_hot(y).float()], 1))
 
 
 def test_embedding_by_matmul_check():
     import torch.nn.functional as F
     from ganlib.checks import ch06
-    assert _passes(ch06.embedding_by_matmul, lambda y, table: F.one_hot(y, table.shape[0]).float() @ table)
-    assert not _passes(ch06.embedding_by_matmul, lambda y, table: F.one_hot(y, table.shape[0]).float())
-    assert not _passes(ch06.embedding_by_matmul, lambda y, table: table[y] + 1.0)
+    assert _passes(ch06.check_embedding_by_matmul, lambda y, table: F.one_hot(y, table.shape[0]).float() @ table)
+    assert not _passes(ch06.check_embedding_by_matmul, lambda y, table: F.one_hot(y, table.shape[0]).float())
+    assert not _passes(ch06.check_embedding_by_matmul, lambda y, table: table[y] + 1.0)
 
 
 def _passes(check, fn) -> bool:

@@ -115,7 +115,7 @@ def test_a_few_training_steps_run_and_record_history():
 
 
 def test_conv_transpose_output_size_formula_matches_pytorch():
-    from ganlib.checks.ch05 import conv_transpose_output_size
+    from ganlib.checks.ch05 import check_conv_transpose_output_size
 
     def formula(size, kernel, stride, padding, output_padding=0):
         return (size - 1) * stride - 2 * padding + kernel + output_padding
@@ -123,7 +123,7 @@ def test_conv_transpose_output_size_formula_matches_pytorch():
     for size, k, s, p, op in [(1, 7, 1, 0, 0), (7, 4, 2, 1, 0), (7, 3, 2, 1, 1), (4, 5, 3, 2, 0)]:
         layer = nn.ConvTranspose2d(1, 1, k, stride=s, padding=p, output_padding=op)
         assert layer(torch.zeros(1, 1, size, size)).shape[-1] == formula(size, k, s, p, op)
-    assert conv_transpose_output_size(formula) is None  # strict mode raises on failure
+    assert check_conv_transpose_output_size(formula) is None  # strict mode raises on failure
 
 
 # --- latent interpolation ----------------------------------------------------
@@ -169,7 +169,7 @@ def test_interpolate_and_errors():
 
 
 def test_slerp_check_accepts_the_library_slerp():
-    assert ganlib.checks.slerp(slerp) is None
+    assert ganlib.checks.check_slerp(slerp) is None
 
 
 # --- the Keras companion -------------------------------------------------------

@@ -122,17 +122,17 @@ def test_dirac_gan_bad_input():
 def test_checks_accept_the_solution_and_explain_common_slips(capsys, monkeypatch):
     from ganlib import checks
     monkeypatch.delenv("GANLIB_STRICT_CHECKS", raising=False)
-    checks.extragradient_step(games.extragradient_step)
+    checks.check_extragradient_step(games.extragradient_step)
     assert "all 4 checks passed" in capsys.readouterr().out
-    checks.extragradient_step(games.simultaneous_gda_step)
+    checks.check_extragradient_step(games.simultaneous_gda_step)
     assert "one plain simultaneous GDA step" in capsys.readouterr().out
-    checks.extragradient_step(lambda x, y, lr: games.simultaneous_gda_step(
+    checks.check_extragradient_step(lambda x, y, lr: games.simultaneous_gda_step(
         *games.simultaneous_gda_step(x, y, lr), lr))
     assert "must start from the ORIGINAL point" in capsys.readouterr().out
-    checks.gda_jacobian(lambda lr: games.update_jacobian("simultaneous", lr))
+    checks.check_gda_jacobian(lambda lr: games.update_jacobian("simultaneous", lr))
     assert "all 3 checks passed" in capsys.readouterr().out
-    checks.gda_jacobian(lambda lr: games.update_jacobian("simultaneous", lr).T)
+    checks.check_gda_jacobian(lambda lr: games.update_jacobian("simultaneous", lr).T)
     assert "transpose" in capsys.readouterr().out
     monkeypatch.setenv("GANLIB_STRICT_CHECKS", "1")
     with pytest.raises(AssertionError, match="strict"):
-        checks.gda_jacobian(lambda lr: None)
+        checks.check_gda_jacobian(lambda lr: None)

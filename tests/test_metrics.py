@@ -273,12 +273,12 @@ def test_chapter8_checks_accept_the_library_and_reject_elementwise_sqrt(monkeypa
     from ganlib import checks
 
     monkeypatch.setenv("GANLIB_STRICT_CHECKS", "1")
-    checks.frechet_distance(metrics.frechet_distance)
-    checks.inception_score(lambda p: metrics.inception_score_from_probs(p, splits=1).mean)
+    checks.check_frechet_distance(metrics.frechet_distance)
+    checks.check_inception_score(lambda p: metrics.inception_score_from_probs(p, splits=1).mean)
 
     def elementwise(mu1, s1, mu2, s2):
         return float(np.sum((mu1 - mu2) ** 2) + np.trace(s1 + s2 - 2 * np.sqrt(np.abs(s1 * s2))))
 
     with pytest.raises(AssertionError, match="strict mode"):
-        checks.frechet_distance(elementwise)
+        checks.check_frechet_distance(elementwise)
     assert "matrix square root" in capsys.readouterr().out

@@ -88,9 +88,9 @@ def test_chapter10_checks_accept_the_reference_and_reject_mistakes(monkeypatch):
     def sigmoid_loss(fake_logits, fake, target, l1_weight):  # log of probabilities, sign flipped
         return torch.sigmoid(fake_logits).mean() + l1_weight * (fake - target).abs().mean()
 
-    checks.cycle_consistency_loss(cycle)
-    checks.cycle_consistency_loss(one_way)
-    checks.pix2pix_generator_loss(pix2pix_generator_loss)
-    checks.pix2pix_generator_loss(sigmoid_loss)
+    checks.check_cycle_consistency_loss(cycle)
+    checks.check_cycle_consistency_loss(one_way)
+    checks.check_pix2pix_generator_loss(pix2pix_generator_loss)
+    checks.check_pix2pix_generator_loss(sigmoid_loss)
     assert results[cycle].ok and not results[one_way].ok
     assert results[pix2pix_generator_loss].ok and not results[sigmoid_loss].ok

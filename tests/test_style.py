@@ -152,9 +152,9 @@ def test_chapter9_checks_accept_the_reference_and_reject_mistakes(monkeypatch):
     def forgets_w_avg(w, w_avg, psi):
         return psi * w
 
-    checks.adain(adain)
-    checks.adain(unbiased_adain)
-    checks.truncation(truncate)
-    checks.truncation(forgets_w_avg)
+    checks.check_adain(adain)
+    checks.check_adain(unbiased_adain)
+    checks.check_truncation(truncate)
+    checks.check_truncation(forgets_w_avg)
     assert results[adain].ok and not results[unbiased_adain].ok
     assert results[truncate].ok and not results[forgets_w_avg].ok

@@ -1,14 +1,12 @@
 """Checks for the exercises of chapters 0 and 1."""
 from __future__ import annotations
 
-
-
 import torch
 
 from .core import Case, run_check
 
 
-def batches_per_epoch(fn) -> None:
+def check_batches_per_epoch(fn) -> None:
     """Chapter 0: ``fn(n_images, batch_size, drop_last)`` -> number of batches per epoch."""
     hint = "with drop_last the incomplete last batch is skipped: n // b; without it, round up"
     cases = [Case((10000, 64, True), 156, hint=hint), Case((10000, 64, False), 157, hint=hint),
@@ -17,7 +15,7 @@ def batches_per_epoch(fn) -> None:
     run_check("batches_per_epoch", fn, cases)
 
 
-def to_pixels(fn) -> None:
+def check_to_pixels(fn) -> None:
     """Chapter 1: ``fn(images)`` maps generator output in [-1, 1] to uint8 pixels 0..255."""
     x = torch.tensor([-1.0, 0.0, 1.0, 0.5, -0.5])
 
@@ -48,7 +46,7 @@ def to_pixels(fn) -> None:
     run_check("to_pixels", fn, cases)
 
 
-def mlp_generator(make_generator) -> None:
+def check_mlp_generator(make_generator) -> None:
     """Chapter 1: ``make_generator()`` returns the 100 -> 256 -> 512 -> 784 tanh MLP."""
     def build():
         return make_generator()
@@ -69,6 +67,8 @@ def mlp_generator(make_generator) -> None:
         return None
 
     def compare_params(model):
+        if not isinstance(model, torch.nn.Module):
+            return f"returned {type(model).__name__}, expected a torch.nn.Module"
         want = (100 * 256 + 256) + (256 * 512 + 512) + (512 * 784 + 784)
         got = sum(p.numel() for p in model.parameters())
         if got != want:

@@ -61,7 +61,7 @@ def _diagnose(result, expected, mistakes: list, atol: float, non_finite: str) ->
     return f"returned {_short(got)}, expected {_short(want)} (largest difference {worst:.3g}, allowed {atol:g})"
 
 
-def optimal_discriminator(fn) -> None:
+def check_optimal_discriminator(fn) -> None:
     """Chapter 2: ``fn(p_data, p_g)`` -> D*(x) on arrays of density values."""
     x = np.linspace(-4, 4, 9)
     cases = []
@@ -91,7 +91,7 @@ def optimal_discriminator(fn) -> None:
     run_check("optimal_discriminator", fn, cases)
 
 
-def jsd(fn) -> None:
+def check_jsd(fn) -> None:
     """Chapter 2: ``fn(p, q, dx)`` -> JSD(p || q) in nats, by quadrature on a uniform grid."""
     dx = 0.001
     x = np.arange(-12, 12 + dx / 2, dx)

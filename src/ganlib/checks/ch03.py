@@ -18,7 +18,7 @@ def _pair(result):
     return values, None
 
 
-def extragradient_step(fn) -> None:
+def check_extragradient_step(fn) -> None:
     """Chapter 3: ``fn(x, y, lr)`` -> ``(x_new, y_new)``, one extragradient step
     on ``min_x max_y x * y``."""
 
@@ -57,7 +57,7 @@ def extragradient_step(fn) -> None:
     run_check("extragradient_step", fn, cases)
 
 
-def gda_jacobian(fn) -> None:
+def check_gda_jacobian(fn) -> None:
     """Chapter 3: ``fn(lr)`` -> the 2 x 2 Jacobian of one simultaneous GDA step
     on ``min_x max_y x * y`` (state (x, y))."""
 

@@ -46,7 +46,7 @@ def _params(model):
     return torch.cat([p.detach().flatten() for p in model.parameters()])
 
 
-def gan_step(step_fn) -> None:
+def check_gan_step(step_fn) -> None:
     """Chapter 4: ``step_fn(G, D, opt_g, opt_d, real, z) -> (loss_d, loss_g)`` does one
     discriminator step then one non-saturating generator step, like ``ganlib.train_gan``."""
     _, _, want_losses = _run(_reference_step, seed=4, calls=1)

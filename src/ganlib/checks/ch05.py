@@ -8,7 +8,7 @@ import torch
 from .core import Case, run_check
 
 
-def conv_transpose_output_size(fn) -> None:
+def check_conv_transpose_output_size(fn) -> None:
     """Chapter 5: ``fn(size, kernel, stride, padding, output_padding=0)`` -> output size
     of ``nn.ConvTranspose2d`` along one side."""
     hint = ("a transposed convolution undoes a convolution's size arithmetic: "
@@ -23,7 +23,7 @@ def conv_transpose_output_size(fn) -> None:
     run_check("conv_transpose_output_size", fn, cases)
 
 
-def slerp(fn) -> None:
+def check_slerp(fn) -> None:
     """Chapter 5: ``fn(z0, z1, t)`` -> spherical interpolation between two 1-D latent vectors."""
     def reference(z0, z1, t):
         omega = math.acos(float(torch.dot(z0, z1) / (z0.norm() * z1.norm())))

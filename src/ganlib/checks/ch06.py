@@ -15,12 +15,15 @@ def _tensor_problem(result, want: torch.Tensor) -> str | None:
     if not result.is_floating_point():
         return (f"returned dtype {result.dtype}: the network needs floats, "
                 "so convert the one-hot rows with .float() before concatenating")
+    if result.dtype != want.dtype:
+        return (f"returned dtype {result.dtype}, expected {want.dtype}: the networks' weights are "
+                f"{want.dtype}, so convert with .float() (float64 inputs make a float32 layer fail)")
     if tuple(result.shape) != tuple(want.shape):
         return f"returned shape {tuple(result.shape)}, expected {tuple(want.shape)}"
     return None
 
 
-def concat_label_to_noise(fn) -> None:
+def check_concat_label_to_noise(fn) -> None:
     """Chapter 6: ``fn(z, labels, n_classes)`` -> ``[z, one_hot(labels)]`` along dim 1."""
     z = torch.tensor([[0.5, -1.0, 2.0], [0.0, 0.25, -0.75]])
     labels = torch.tensor([2, 0])
@@ -43,6 +46,7 @@ def concat_label_to_noise(fn) -> None:
                         result.shape[0] == z.shape[0] + len(labels):
                     problem += " (you stacked rows: concatenate along dim=1, the feature axis)"
                 return problem
+            result = result.detach().cpu()
             swapped = torch.cat([want[:, z.shape[1]:], want[:, :z.shape[1]]], dim=1)
             if torch.allclose(result, swapped):
                 return "the one-hot part came first: put the noise first, then the label's code"
@@ -68,7 +72,7 @@ def concat_label_to_noise(fn) -> None:
     run_check("concat_label_to_noise", fn, cases)
 
 
-def embedding_by_matmul(fn) -> None:
+def check_embedding_by_matmul(fn) -> None:
     """Chapter 6: ``fn(labels, table)`` -> ``one_hot(labels) @ table``, i.e. rows ``table[labels]``."""
     gen = torch.Generator().manual_seed(0)
     table = torch.randn(10, 4, generator=gen)
@@ -83,6 +87,7 @@ def embedding_by_matmul(fn) -> None:
                 if isinstance(result, torch.Tensor) and tuple(result.shape) == (len(labels), table.shape[0]):
                     problem += " (that is the one-hot matrix itself: multiply it by the table)"
                 return problem
+            result = result.detach().cpu()
             if not torch.allclose(result, want, atol=1e-6):
                 return (f"row 0 is {[round(v, 4) for v in result[0].tolist()]}, expected "
                         f"{[round(v, 4) for v in want[0].tolist()]} (row labels[0] of the table)")

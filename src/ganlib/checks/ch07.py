@@ -35,7 +35,7 @@ def _scalar(expected: float, atol: float):
     return compare
 
 
-def gradient_penalty(fn) -> None:
+def check_gradient_penalty(fn) -> None:
     """Chapter 7: ``fn(critic_fn, real, fake, weight=10.0)`` -> WGAN-GP's penalty (a scalar)."""
     shape = (1, 6, 6)
     real = torch.randn(32, *shape, generator=torch.Generator().manual_seed(1))
@@ -138,7 +138,7 @@ def gradient_penalty(fn) -> None:
     run_check("gradient_penalty", call, cases)
 
 
-def wasserstein_1d(fn) -> None:
+def check_wasserstein_1d(fn) -> None:
     """Chapter 7: ``fn(x, y)`` -> W1 between two equal-size 1-D samples (tensors of shape (n,))."""
     hint = ("in 1-D the optimal plan pairs the sorted samples: mean(|sort(x) - sort(y)|)")
     x = torch.tensor([0.0, 1.0, 2.0, 3.0])

@@ -11,7 +11,7 @@ def _spd(d: int, seed: int) -> np.ndarray:
     return a @ a.T + 0.1 * np.eye(d)
 
 
-def frechet_distance(fn) -> None:
+def check_frechet_distance(fn) -> None:
     """Chapter 8: ``fn(mu1, sigma1, mu2, sigma2)`` -> the Frechet distance (a float)
     between N(mu1, sigma1) and N(mu2, sigma2), for NumPy vectors and matrices."""
     import scipy.linalg  # imported here, not at the top, so `import ganlib` stays quick
@@ -45,7 +45,7 @@ def frechet_distance(fn) -> None:
     run_check("frechet_distance", lambda *a: None if (r := fn(*a)) is None else float(np.real(r)), cases)
 
 
-def inception_score(fn) -> None:
+def check_inception_score(fn) -> None:
     """Chapter 8: ``fn(probs)`` -> exp(mean KL(p(y|x) || p(y))) for an (N, K) NumPy array."""
     eye = np.eye(4)
     mixed = np.array([[0.7, 0.1, 0.1, 0.1], [0.1, 0.7, 0.1, 0.1]])

@@ -6,7 +6,7 @@ import torch
 from .core import Case, run_check
 
 
-def adain(fn) -> None:
+def check_adain(fn) -> None:
     """Chapter 9: ``fn(x, gamma, beta)`` -> AdaIN of feature maps x (N, C, H, W)
     with per-sample, per-channel styles gamma, beta (N, C); eps = 1e-5 inside the std."""
     gen = torch.Generator().manual_seed(9)
@@ -35,7 +35,7 @@ def adain(fn) -> None:
     run_check("adain", fn, cases)
 
 
-def truncation(fn) -> None:
+def check_truncation(fn) -> None:
     """Chapter 9: ``fn(w, w_avg, psi)`` -> the truncated latents w_avg + psi (w - w_avg)."""
     w = torch.tensor([[2.0, -1.0], [0.0, 4.0]])
     w_avg = torch.tensor([1.0, 1.0])

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from .core import Case, run_check
 
 
-def cycle_consistency_loss(fn) -> None:
+def check_cycle_consistency_loss(fn) -> None:
     """Chapter 10: ``fn(x, y, G, F)`` -> mean |F(G(x)) - x| + mean |G(F(y)) - y|."""
     gen = torch.Generator().manual_seed(10)
     x, y = torch.randn(4, 1, 5, 5, generator=gen), torch.randn(4, 1, 5, 5, generator=gen)
@@ -32,7 +32,7 @@ def cycle_consistency_loss(fn) -> None:
     run_check("cycle_consistency_loss", fn, cases)
 
 
-def pix2pix_generator_loss(fn) -> None:
+def check_pix2pix_generator_loss(fn) -> None:
     """Chapter 10: ``fn(fake_logits, fake, target, l1_weight)`` -> -mean log D + l1_weight * mean |fake - target|."""
     gen = torch.Generator().manual_seed(11)
     logits = torch.randn(3, 1, 7, 7, generator=gen)

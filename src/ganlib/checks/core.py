@@ -54,22 +54,48 @@ class CheckResult:
         return "\n".join([head] + self.messages)
 
 
+def strict() -> bool:
+    """True in strict mode (``GANLIB_STRICT_CHECKS=1``: tests and CI), where a failed
+    check or expectation raises instead of printing advice."""
+    return os.environ.get(STRICT_ENV, "").strip() == "1"
+
+
 def _short(value) -> str:
-    if isinstance(value, torch.Tensor):
-        value = value.detach().cpu().numpy()
-    if isinstance(value, np.ndarray):
-        if value.size <= 6:
-            return np.array2string(value, precision=6, separator=", ")
-        return f"array of shape {value.shape} (first values {np.array2string(value.ravel()[:4], precision=4, separator=', ')})"
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return repr(value)
+    """A one-line description of any value, for a report (never raises)."""
+    try:
+        if isinstance(value, torch.Tensor):
+            value = value.detach().cpu().float().numpy() if value.dtype == torch.bfloat16 \
+                else value.detach().cpu().numpy()
+        if isinstance(value, np.ndarray):
+            if value.size <= 6:
+                return np.array2string(value, precision=6, separator=", ")
+            first = np.array2string(value.ravel()[:4], precision=4, separator=", ")
+            return f"array of shape {value.shape} (first values {first})"
+        if isinstance(value, float):
+            return f"{value:.6g}"
+        text = repr(value)
+    except Exception:
+        return f"a {type(value).__name__}"
+    return text if len(text) <= 120 else f"a {type(value).__name__} ({text[:80]}...)"
 
 
 def _as_array(value):
     if isinstance(value, torch.Tensor):
         return value.detach().cpu().double().numpy()
     return np.asarray(value, dtype=float)
+
+
+def _fresh(value):
+    """A copy of the tensors and arrays in ``value`` (tuples, lists and dicts walked through)."""
+    if isinstance(value, torch.Tensor):
+        return value if value.requires_grad else value.detach().clone()
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, (tuple, list)):
+        return type(value)(_fresh(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _fresh(v) for k, v in value.items()}
+    return value
 
 
 def compare_values(result, expected, atol: float) -> str | None:
@@ -79,7 +105,11 @@ def compare_values(result, expected, atol: float) -> str | None:
     try:
         got, want = _as_array(result), _as_array(expected)
     except (TypeError, ValueError):
-        return None if result == expected else f"returned {_short(result)}, expected {_short(expected)}"
+        try:
+            same = bool(result == expected)
+        except Exception:  # an object whose == is not a plain yes or no
+            same = False
+        return None if same else f"returned {_short(result)}, expected {_short(expected)}"
     if got.shape != want.shape:
         return f"returned shape {tuple(got.shape)}, expected shape {tuple(want.shape)}"
     if not np.all(np.isfinite(got)):
@@ -94,19 +124,29 @@ def compare_values(result, expected, atol: float) -> str | None:
 def run_check(name: str, fn: Callable, cases: list[Case]) -> CheckResult:
     """Run ``fn`` on every case, print a specific report, and return the result."""
     if not callable(fn):
-        raise TypeError(f"{name}: pass your function itself (no parentheses), got {type(fn).__name__}")
+        message = (f"{name}: pass your function itself, without parentheses "
+                   f"(check_x(my_function), not check_x(my_function(...))); got {_short(fn)}")
+        print(message)
+        if strict():
+            raise AssertionError(message + " (strict mode)")
+        return CheckResult(name, 0, len(cases), [message])
     messages, passed = [], 0
     for i, case in enumerate(cases, 1):
         label = case.describe or ", ".join([_short(a) for a in case.args]
                                            + [f"{k}={_short(v)}" for k, v in case.kwargs.items()])
-        try:
-            result = fn(*case.args, **case.kwargs)
+        try:  # fresh copies: an answer that works in place must not change the next case
+            result = fn(*_fresh(case.args), **_fresh(case.kwargs))
         except NotImplementedError:
             problem = "is not implemented yet (it raised NotImplementedError)"
         except Exception as err:  # report the student's error instead of a traceback wall
             problem = f"raised {type(err).__name__}: {err}"
         else:
-            problem = case.compare(result) if case.compare else compare_values(result, case.expected, case.atol)
+            try:
+                problem = (case.compare(result) if case.compare
+                           else compare_values(result, case.expected, case.atol))
+            except Exception as err:  # an answer of a shape or type no case foresaw
+                problem = (f"returned {_short(result)}, which could not be compared with the expected "
+                           f"answer ({type(err).__name__}: {err})")
         if problem is None:
             passed += 1
             messages.append(f"  ok   case {i} ({label})")
@@ -115,6 +155,6 @@ def run_check(name: str, fn: Callable, cases: list[Case]) -> CheckResult:
             messages.append(f"  FAIL case {i} ({label}): {problem}{hint}")
     result = CheckResult(name, passed, len(cases), messages)
     print(result.report())
-    if not result.ok and os.environ.get(STRICT_ENV) == "1":
+    if not result.ok and strict():
         raise AssertionError(f"{name}: {result.total - result.passed} check(s) failed (strict mode)")
     return result
