@@ -7,7 +7,8 @@ imports TensorFlow; the Keras helpers live in ``ganlib.keras``.
 from . import checks, data, losses, models, plots, pretrained  # noqa: F401
 from .data import ImageData, TensorBatches, data_root, load_mnist, ring_of_gaussians  # noqa: F401
 from .plots import plot_history, plot_snapshots, show_images  # noqa: F401
-from .profile import RunProfile, run_profile  # noqa: F401
+from .expect import expect  # noqa: F401
+from .profile import RunProfile, run_profile, use_profile  # noqa: F401
 from .show import show_source  # noqa: F401
 from .train import History, fixed_noise, generate, train_gan  # noqa: F401
 from .utils import device, seed_everything  # noqa: F401

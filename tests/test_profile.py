@@ -1,0 +1,92 @@
+"""The run profile switches in a running session (Colab and Jupyter) and warns
+before a full run on a CPU; ``ganlib.expect`` judges runs without crashing a
+student's notebook."""
+import json
+from pathlib import Path
+
+import pytest
+
+import ganlib
+from ganlib import profile
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTER0 = ROOT / "notebooks" / "00_how_to_use_this_book.ipynb"
+
+
+def setup_cell_source() -> str:
+    cells = json.loads(CHAPTER0.read_text())["cells"]
+    return "".join(next(c for c in cells if c["cell_type"] == "code")["source"])
+
+
+def test_switching_with_percent_env_and_rerunning_the_setup_cell_needs_no_restart(monkeypatch, capsys):
+    """What chapter 0 and the printed hint tell a reader to do, done in one IPython session."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    monkeypatch.setenv("GANLIB_PROFILE", "full")
+    monkeypatch.setattr(profile, "cuda_available", lambda: True)
+    shell = InteractiveShell.instance()
+    try:
+        shell.run_cell(setup_cell_source(), store_history=False).raise_error()
+        assert shell.user_ns["PROFILE"].name == "full"
+        hint = capsys.readouterr().out
+        assert "%env GANLIB_PROFILE=quick" in hint and "re-run this setup cell" in hint
+        assert "before starting the kernel" not in hint and "restart" not in hint.replace("no restart", "")
+        shell.run_cell("%env GANLIB_PROFILE=quick", store_history=False).raise_error()
+        shell.run_cell(setup_cell_source(), store_history=False).raise_error()
+        assert shell.user_ns["PROFILE"].quick, "re-running the setup cell must pick up %env"
+        assert "Run profile: quick" in capsys.readouterr().out
+    finally:
+        InteractiveShell.clear_instance()
+
+
+def test_use_profile_switches_for_the_next_run_profile_call(monkeypatch):
+    monkeypatch.setenv("GANLIB_PROFILE", "full")
+    assert ganlib.run_profile().name == "full"
+    assert ganlib.use_profile("Quick").quick
+    assert ganlib.run_profile().quick
+    ganlib.use_profile("full")
+    assert ganlib.run_profile().name == "full"
+    with pytest.raises(ValueError, match="%env GANLIB_PROFILE=quick"):
+        ganlib.use_profile("fast")
+
+
+def test_full_profile_without_cuda_warns_with_time_and_how_to_switch(monkeypatch):
+    monkeypatch.setattr(profile, "cuda_available", lambda: False)
+    text = str(ganlib.run_profile("full"))
+    assert "WARNING: no CUDA GPU" in text
+    assert "minutes for chapter 4" in text and "hours" in text          # the expected CPU time
+    assert "Change runtime type" in text and "%env GANLIB_PROFILE=quick" in text  # two ways out
+    monkeypatch.setattr(profile, "cuda_available", lambda: True)
+    assert "WARNING" not in str(ganlib.run_profile("full"))
+    monkeypatch.setattr(profile, "cuda_available", lambda: False)
+    assert "WARNING" not in str(ganlib.run_profile("quick"))  # quick is fine on a CPU
+
+
+def test_chapter0_teaches_the_switch_that_works():
+    text = "\n".join("".join(c["source"]) for c in json.loads(CHAPTER0.read_text())["cells"]
+                     if c["cell_type"] == "markdown")
+    assert "%env GANLIB_PROFILE=quick" in text and "re-run the\nsetup cell" in text
+    assert "Restart session" not in text and "before** the kernel starts" not in text
+
+
+# --- ganlib.expect ----------------------------------------------------------
+
+def test_expect_passes_silently(monkeypatch, capsys):
+    monkeypatch.setenv("GANLIB_STRICT_CHECKS", "1")
+    assert ganlib.expect(0.5 > 0.3, expected="x", got="y", advice="z") is True
+    assert capsys.readouterr().out == ""
+
+
+def test_expect_prints_expected_got_and_advice_in_a_students_run(monkeypatch, capsys):
+    monkeypatch.delenv("GANLIB_STRICT_CHECKS", raising=False)
+    ok = ganlib.expect(0.12 > 0.3, expected="a confident share above 30%", got="12.0%",
+                       advice="train longer (raise EPOCHS)")
+    out = capsys.readouterr().out
+    assert ok is False
+    assert "a confident share above 30%" in out and "12.0%" in out and "raise EPOCHS" in out
+
+
+def test_expect_raises_in_strict_mode(monkeypatch):
+    monkeypatch.setenv("GANLIB_STRICT_CHECKS", "1")
+    with pytest.raises(AssertionError, match="Expected a confident share above 30%; got 12.0%"):
+        ganlib.expect(False, expected="a confident share above 30%", got="12.0%", advice="train longer")
