@@ -27,9 +27,10 @@ def test_jacobian_matches_finite_differences(method, lr):
 
 
 def test_known_steps_by_hand():
-    # From (1, 1) with lr 0.5: simultaneous (0.5, 1.5); alternating x=0.5 then y=1+0.25.
+    # From (1, 1) with lr 0.5: simultaneous (0.5, 1.5); alternating moves y (the
+    # discriminator) first, y = 1 + 0.5 = 1.5, then x answers it: x = 1 - 0.5 * 1.5.
     assert games.simultaneous_gda_step(1.0, 1.0, 0.5) == (0.5, 1.5)
-    assert games.alternating_gda_step(1.0, 1.0, 0.5) == (0.5, 1.25)
+    assert games.alternating_gda_step(1.0, 1.0, 0.5) == (0.25, 1.5)
     # Extragradient: look-ahead (0.5, 1.5); step from (1, 1) with grads (1.5, 0.5).
     assert games.extragradient_step(1.0, 1.0, 0.5) == (0.25, 1.25)
     # Optimistic with equal history reduces to one simultaneous step.

@@ -55,11 +55,13 @@ def simultaneous_gda_step(x, y, lr: float):
 
 
 def alternating_gda_step(x, y, lr: float):
-    """x steps first; y then answers the *new* x (how GAN loops update D and G)."""
-    gx, _ = bilinear_gradients(x, y)
-    x_new = x - lr * gx
-    _, gy = bilinear_gradients(x_new, y)
-    return x_new, y + lr * gy
+    """The maximising player y (the discriminator) steps first; the minimising
+    player x (the generator) then answers the *new* y. This is the order of
+    ``ganlib.train_gan``: a D step, then a G step against the updated D."""
+    _, gy = bilinear_gradients(x, y)
+    y_new = y + lr * gy
+    gx, _ = bilinear_gradients(x, y_new)
+    return x - lr * gx, y_new
 
 
 def extragradient_step(x, y, lr: float):
@@ -98,7 +100,7 @@ def bilinear_trajectory(method: str, lr: float = 0.1, steps: int = 200,
         if method == "simultaneous":
             x, y = simultaneous_gda_step(x, y, lr)
         elif method == "alternating":
-            x, y = alternating_gda_step(x, y, lr)
+            x, y = alternating_gda_step(x, y, lr)   # y (the D player) first, then x
         elif method == "extragradient":
             x, y = extragradient_step(x, y, lr)
         else:
@@ -119,7 +121,7 @@ def update_jacobian(method: str, lr: float) -> np.ndarray:
     if method == "simultaneous":
         return np.array([[1.0, -a], [a, 1.0]])
     if method == "alternating":
-        return np.array([[1.0, -a], [a, 1.0 - a * a]])
+        return np.array([[1.0 - a * a, -a], [a, 1.0]])
     if method == "extragradient":
         return np.array([[1.0 - a * a, -a], [a, 1.0 - a * a]])
     return np.array([[1.0, -2 * a, 0.0, a],
