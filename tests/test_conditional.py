@@ -100,8 +100,9 @@ def test_train_gan_conditional_runs_and_snapshots_labels():
     images = torch.rand(64, 1, 28, 28) * 2 - 1
     labels = torch.arange(64) % 10
     G, D = ConditionalGenerator(hidden=(16,)), ConditionalDiscriminator(hidden=(16,))
+    assert G.conditional and D.conditional  # declared, so train_gan draws labels for them
     history = ganlib.train_gan(G, D, ganlib.TensorBatches(images, labels, batch_size=16), epochs=1,
-                               conditional=True, progress=False)
+                               progress=False)
     assert len(history) == 4
     assert history.snapshots[-1][1].shape == (64, 1, 28, 28)
 

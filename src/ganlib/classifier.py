@@ -122,13 +122,17 @@ def non_digits(images: torch.Tensor, n: int) -> torch.Tensor:
 
 
 def train_classifier(data: ImageData, epochs: int = 8, device=None, progress: bool = True,
-                     batch_size: int = 128, lr: float = 2e-3, outlier_exposure: bool = True
-                     ) -> DigitClassifier:
+                     batch_size: int = 128, lr: float = 2e-3, outlier_exposure: bool = True,
+                     validation: ImageData | None = None, patience: int = 2) -> DigitClassifier:
     """Train a :class:`DigitClassifier` on ``data`` with a plain loop (Adam, one-cycle schedule).
 
     With ``outlier_exposure`` each batch also holds a quarter as many
     :func:`non_digits`, trained towards the uniform prediction, so that
-    ``score_digits`` is not fooled by noise. Returns the model in eval mode.
+    ``score_digits`` is not fooled by noise. With ``validation`` (images the
+    loop never trains on), accuracy on it is measured after every epoch, the
+    best epoch's weights are kept, and training stops early after ``patience``
+    epochs without improvement. Returns the model in eval mode (its
+    ``validation_accuracies`` attribute lists the per-epoch accuracies).
     Seed first (``ganlib.seed_everything``) for a repeatable run.
     """
     if not isinstance(data, ImageData):
@@ -143,7 +147,9 @@ def train_classifier(data: ImageData, epochs: int = 8, device=None, progress: bo
     model.train()
     bar = tqdm(total=epochs * len(batches), desc="training the digit classifier", disable=not progress,
                unit="step")
+    best_accuracy, best_state, accuracies = -1.0, None, []
     for _ in range(epochs):
+        model.train()
         for images, labels in batches:
             loss = F.cross_entropy(model(_augment(images)), labels)
             if outlier_exposure:
@@ -156,7 +162,20 @@ def train_classifier(data: ImageData, epochs: int = 8, device=None, progress: bo
             sched.step()
             bar.update(1)
             bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
+        if validation is not None:
+            model.eval()
+            predicted = predict_proba(validation.images, model).argmax(1)
+            accuracies.append((predicted == validation.labels.cpu()).double().mean().item())
+            bar.write(f"epoch {len(accuracies)}: validation accuracy {accuracies[-1]:.4f}")
+            if accuracies[-1] > best_accuracy:
+                best_accuracy = accuracies[-1]
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            elif len(accuracies) - 1 - accuracies.index(best_accuracy) >= patience:
+                break
     bar.close()
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.validation_accuracies = accuracies
     return model.eval()
 
 

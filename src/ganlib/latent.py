@@ -5,8 +5,14 @@ they live near a sphere. The straight line between two of them cuts inside
 that sphere (its midpoint has norm about sqrt(d/2)), where the generator saw
 almost no training noise; spherical interpolation (slerp) walks along the
 sphere instead.
+
+It is also where a GAN's inputs are drawn for training: :class:`NoiseSampler`
+(z ~ N(0, I)), :class:`LabelledNoise` (noise plus the batch's labels, for a
+conditional GAN), chosen by :func:`latent_sampler` from what a generator declares.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 import torch
 
@@ -65,3 +71,94 @@ def interpolate(z0: torch.Tensor, z1: torch.Tensor, steps: int = 8, method: str 
         raise ValueError(f"method must be 'slerp' or 'lerp', got {method!r}")
     times = torch.linspace(0, 1, steps)
     return (slerp if method == "slerp" else lerp)(z0, z1, times)
+
+
+# --- drawing a GAN's inputs (used by ganlib.train_gan) ------------------------------
+
+def fixed_noise(n: int, latent_dim: int, seed: int = 0, device=None) -> torch.Tensor:
+    """The same ``n`` latent vectors every time (for comparable snapshots)."""
+    gen = torch.Generator().manual_seed(seed)
+    z = torch.randn(n, latent_dim, generator=gen)
+    return z.to(device) if device is not None else z
+
+
+def balanced_labels(n: int, n_classes: int = 10, device=None) -> torch.Tensor:
+    """0, 1, ..., n_classes - 1, 0, 1, ...: every class asked for equally often."""
+    if n < 1 or n_classes < 1:
+        raise ValueError(f"need n >= 1 and n_classes >= 1, got n={n}, n_classes={n_classes}")
+    return torch.arange(n, device=device) % n_classes
+
+
+@dataclass
+class Latents:
+    """What one batch of fakes is made from.
+
+    ``g_inputs``: the generator is called as ``G(*g_inputs)``;
+    ``d_inputs``: extra inputs the discriminator takes with every image,
+    ``D(x, *d_inputs)`` (a conditional GAN's labels; empty otherwise);
+    ``codes``: anything else a loss may need (InfoGAN's latent codes).
+    """
+
+    g_inputs: tuple
+    d_inputs: tuple = ()
+    codes: dict = field(default_factory=dict)
+
+
+class NoiseSampler:
+    """Latent inputs of an unconditional GAN: z ~ N(0, I), ``G(z)``."""
+
+    def __init__(self, latent_dim: int):
+        if not isinstance(latent_dim, int) or latent_dim < 1:
+            raise ValueError(f"latent_dim must be a positive int, got {latent_dim!r}")
+        self.latent_dim = latent_dim
+
+    def __call__(self, n: int, labels, device) -> Latents:
+        return Latents((torch.randn(n, self.latent_dim, device=device),))
+
+    def fixed(self, n: int, seed: int = 0, device=None) -> Latents:
+        """The same ``n`` inputs every time (snapshots)."""
+        return Latents((fixed_noise(n, self.latent_dim, seed, device),))
+
+    def __repr__(self) -> str:
+        return f"NoiseSampler(latent_dim={self.latent_dim})"
+
+
+class LabelledNoise(NoiseSampler):
+    """Latent inputs of a conditional GAN: noise plus the batch's own labels.
+
+    ``G(z, y)`` is asked for the digits the real batch holds, and ``D`` sees
+    the same labels beside the real and the generated images.
+    """
+
+    def __init__(self, latent_dim: int, n_classes: int = 10):
+        super().__init__(latent_dim)
+        self.n_classes = n_classes
+
+    def __call__(self, n: int, labels, device) -> Latents:
+        if labels is None:
+            raise ValueError("a conditional GAN needs batches of (images, labels): "
+                             "use data.batches(..., with_labels=True)")
+        z = torch.randn(n, self.latent_dim, device=device)
+        return Latents((z, labels), (labels,))
+
+    def fixed(self, n: int, seed: int = 0, device=None) -> Latents:
+        labels = balanced_labels(n, self.n_classes, device)
+        return Latents((fixed_noise(n, self.latent_dim, seed, device), labels), (labels,))
+
+    def __repr__(self) -> str:
+        return f"LabelledNoise(latent_dim={self.latent_dim}, n_classes={self.n_classes})"
+
+
+def latent_sampler(generator: torch.nn.Module):
+    """The default way to draw ``generator``'s inputs, from its declared attributes.
+
+    A generator says it is conditional with ``conditional = True`` (and its
+    ``n_classes``); its noise size is ``latent_dim``. Nothing inspects ``forward``.
+    """
+    latent_dim = getattr(generator, "latent_dim", None)
+    if latent_dim is None:
+        raise ValueError(f"{type(generator).__name__} has no .latent_dim attribute: give it one, "
+                         "or pass latents=NoiseSampler(latent_dim) to train_gan")
+    if getattr(generator, "conditional", False):
+        return LabelledNoise(latent_dim, getattr(generator, "n_classes", 10))
+    return NoiseSampler(latent_dim)

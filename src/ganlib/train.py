@@ -1,26 +1,44 @@
-"""The alternating GAN training loop, its history, snapshots and checkpoints.
+"""The GAN training step, the loop that calls it, and what runs around the loop.
 
-``train_gan`` is deliberately one plain loop (read it with
-``ganlib.show_source(ganlib.train_gan)``): a discriminator step on real and
-generated images, then every ``n_critic`` steps a generator step. Losses,
-optimizers and penalties come in as arguments, so the same loop trains the
-minimax GAN, the non-saturating GAN, WGAN and WGAN-GP.
+Chapter 4 reads this module in three parts:
+
+- :func:`d_step` and :func:`g_step`: one update of the discriminator and one
+  of the generator, each a few lines (d2l's ``update_D`` / ``update_G``);
+- :func:`train_gan`: the loop. For each batch it draws latent inputs, makes
+  one batch of fakes, calls ``d_step``, and every ``n_critic`` batches
+  ``g_step``; then it hands the step to the callbacks;
+- callbacks (:class:`Snapshots`, :class:`Checkpoint`, :class:`EMA`,
+  :class:`TimeBudget`, :class:`EarlyStop`, :class:`PrintLog`,
+  :class:`AfterDStep`, :class:`MaxSteps`): everything else, each behind the
+  same small interface (:class:`Callback`).
+
+Losses, optimizers, penalties and the way latent inputs are drawn come in as
+arguments, so the same loop trains the minimax and non-saturating GANs, WGAN,
+WGAN-GP and conditional GANs; it knows no particular model.
 """
 from __future__ import annotations
 
 import contextlib
 import math
 import os
+import random
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from .latent import LabelledNoise, Latents, NoiseSampler, balanced_labels, fixed_noise, latent_sampler  # noqa: F401
 from .losses import d_loss_minimax, g_loss_nonsaturating
 
 RECORD_KEYS = ("step", "epoch", "loss_D", "loss_G", "D(x)", "D(G(z))")
+MAX_STEPS_ENV = "GANLIB_MAX_STEPS"
+FLUSH_EVERY = 50  # steps between reading the recorded numbers back from the device
 
+
+# --- the history ---------------------------------------------------------------
 
 @dataclass
 class History:
@@ -29,7 +47,7 @@ class History:
     ``records[key]`` is a list over steps for every key in ``RECORD_KEYS``.
     ``D(x)`` and ``D(G(z))`` are mean probabilities for classic GANs, or mean
     raw critic scores when ``scores == "raw"`` (Wasserstein critics).
-    ``snapshots`` holds (step, images) generated from the same fixed noise.
+    ``snapshots`` holds (step, images) generated from the same fixed latents.
     """
 
     records: dict = field(default_factory=lambda: {k: [] for k in RECORD_KEYS})
@@ -64,29 +82,31 @@ class History:
                    scores=state["scores"], steps_per_epoch=int(state["steps_per_epoch"]))
 
 
-def fixed_noise(n: int, latent_dim: int, seed: int = 0, device=None) -> torch.Tensor:
-    """The same ``n`` latent vectors every time (for comparable snapshots)."""
-    gen = torch.Generator().manual_seed(seed)
-    z = torch.randn(n, latent_dim, generator=gen)
-    return z.to(device) if device is not None else z
-
-
 @torch.no_grad()
-def generate(generator: torch.nn.Module, noise: torch.Tensor, labels: torch.Tensor | None = None
-             ) -> torch.Tensor:
-    """Run the generator in eval mode on ``noise`` (and ``labels``); result on the CPU."""
+def generate(generator: torch.nn.Module, noise, labels: torch.Tensor | None = None) -> torch.Tensor:
+    """Run the generator in eval mode; result on the CPU as float32.
+
+    ``noise`` is a latent tensor (with ``labels`` for a conditional generator)
+    or a :class:`Latents`.
+    """
     was_training = generator.training
     generator.eval()
     dev = next(generator.parameters()).device
-    args = (noise.to(dev),) if labels is None else (noise.to(dev), labels.to(dev))
-    out = generator(*args).float().cpu()
+    if isinstance(noise, Latents):
+        args = noise.g_inputs
+    else:
+        args = (noise,) if labels is None else (noise, labels)
+    out = generator(*(a.to(dev) for a in args)).float().cpu()
     generator.train(was_training)
     return out
 
 
+# --- the two steps ---------------------------------------------------------------
+
 @contextlib.contextmanager
-def frozen(params):
-    """Temporarily stop gradients into ``params`` (restored even on errors)."""
+def frozen(module: torch.nn.Module):
+    """Within the block, ``module``'s weights get no gradient (restored even on errors)."""
+    params = [p for p in module.parameters() if p.requires_grad]
     for p in params:
         p.requires_grad_(False)
     try:
@@ -96,187 +116,610 @@ def frozen(params):
             p.requires_grad_(True)
 
 
-def _unpack(batch, conditional: bool):
-    if isinstance(batch, (tuple, list)):
-        real = batch[0]
-        labels = batch[1] if len(batch) > 1 else None
-    else:
-        real, labels = batch, None
-    if conditional and labels is None:
-        raise ValueError("conditional=True needs batches of (images, labels): "
-                         "use data.batches(..., with_labels=True)")
-    return real, (labels if conditional else None)
+class MixedPrecision:
+    """float16 autocast with loss scaling on CUDA; plain float32 elsewhere."""
+
+    def __init__(self, device: torch.device, enabled: bool | None = None):
+        self.enabled = device.type == "cuda" if enabled is None else bool(enabled and device.type == "cuda")
+        self._scalers = {}
+
+    def autocast(self):
+        if not self.enabled:
+            return contextlib.nullcontext()
+        return torch.autocast("cuda", dtype=torch.float16)
+
+    def backward_and_step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
+        optimizer.zero_grad(set_to_none=True)
+        if not self.enabled:
+            loss.backward()
+            optimizer.step()
+            return
+        scaler = self._scalers.get(id(optimizer))
+        if scaler is None:  # torch.amp.GradScaler is new in torch 2.3
+            make = getattr(torch.amp, "GradScaler", None)
+            scaler = make("cuda") if make is not None else torch.cuda.amp.GradScaler()
+            self._scalers[id(optimizer)] = scaler
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
 
 
-def save_checkpoint(path, *, generator, discriminator, opt_g, opt_d, history: History,
-                    epoch: int, step: int) -> None:
-    """Everything needed to resume: weights, optimizer states, history, position."""
+FULL_PRECISION = MixedPrecision(torch.device("cpu"))
+
+
+def d_step(discriminator, opt_d, d_loss, real, fake, d_inputs=(), penalty=None,
+           precision: MixedPrecision = FULL_PRECISION):
+    """Update D once: raise its scores on real images, lower them on generated ones.
+
+    Returns (loss, D's outputs on the real batch, D's outputs on the fakes), detached.
+    """
+    fake = fake.detach()  # this step must not change G
+    with precision.autocast():
+        real_out = discriminator(real, *d_inputs).float()
+        fake_out = discriminator(fake, *d_inputs).float()
+    loss = d_loss(real_out, fake_out)
+    if penalty is not None:  # a gradient penalty sees D with its extra inputs bound
+        loss = loss + penalty(lambda x: discriminator(x, *d_inputs).float(), real.float(), fake.float())
+    precision.backward_and_step(loss, opt_d)
+    return loss.detach(), real_out.detach(), fake_out.detach()
+
+
+def g_step(discriminator, opt_g, g_loss, fake, d_inputs=(), precision: MixedPrecision = FULL_PRECISION):
+    """Update G once: make the just-updated D call its fakes real. Returns the loss, detached."""
+    # D's weights get no gradient here (only G steps), which saves a third of
+    # D's backward pass; the gradient still flows through D into G.
+    with frozen(discriminator), precision.autocast():
+        loss = g_loss(discriminator(fake, *d_inputs).float())
+    precision.backward_and_step(loss, opt_g)
+    return loss.detach()
+
+
+# --- callbacks ---------------------------------------------------------------------
+
+class Callback:
+    """Something that runs around the loop. Override what you need.
+
+    Every hook gets the :class:`TrainingRun`; a callback stops training by
+    setting ``run.stop = "why"``. ``state_dict`` / ``load_state_dict`` let a
+    :class:`Checkpoint` save and restore what a callback has accumulated.
+    """
+
+    def on_train_begin(self, run: "TrainingRun") -> None: ...
+    def on_d_step_end(self, run: "TrainingRun") -> None: ...
+    def on_g_step_end(self, run: "TrainingRun") -> None: ...
+    def on_step_end(self, run: "TrainingRun") -> None: ...
+    def on_epoch_end(self, run: "TrainingRun") -> None: ...
+    def on_train_end(self, run: "TrainingRun") -> None: ...
+
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict) -> None: ...
+
+
+def _check_every(name: str, every) -> None:
+    if every is not None and (not isinstance(every, int) or isinstance(every, bool) or every < 1):
+        raise ValueError(f"{name} must be a positive whole number of epochs (or None), got {every!r}")
+
+
+class Snapshots(Callback):
+    """Generate from the same fixed latents at step 0 and every ``every`` epochs.
+
+    ``latents`` default to the sampler's fixed inputs (64 of them); ``every``
+    defaults to an eighth of the run, so a run shows about eight snapshots.
+    """
+
+    def __init__(self, latents: Latents | torch.Tensor | None = None, every: int | None = None,
+                 n: int = 64):
+        _check_every("snapshot every", every)
+        self.latents, self.every, self.n = latents, every, n
+
+    def on_train_begin(self, run):
+        if self.latents is None:
+            self.latents = run.sampler.fixed(self.n)
+        elif isinstance(self.latents, torch.Tensor):
+            self.latents = Latents((self.latents,))
+        self.every = self.every or max(1, run.epochs // 8)
+        if not run.history.snapshots:
+            run.history.snapshots.append((0, generate(run.generator, self.latents)))
+
+    def on_epoch_end(self, run):
+        if run.epoch % self.every == 0 or run.epoch == run.epochs or run.stop:
+            if not run.history.snapshots or run.history.snapshots[-1][0] != run.step:
+                run.history.snapshots.append((run.step, generate(run.generator, self.latents)))
+
+
+class AfterDStep(Callback):
+    """Call ``fn(discriminator)`` after every D step (WGAN's weight clipping)."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def on_d_step_end(self, run):
+        self.fn(run.discriminator)
+
+    def __repr__(self) -> str:
+        return f"AfterDStep({getattr(self.fn, '__qualname__', self.fn)!r})"
+
+
+class EMA(Callback):
+    """An exponential moving average of G's weights (and batch-norm statistics),
+    updated after every G step: ``ema = decay * ema + (1 - decay) * G``.
+
+    The average is smoother than the last iterate, which oscillates around the
+    equilibrium (chapter 3); ``callback.model`` is the averaged generator.
+    """
+
+    def __init__(self, decay: float = 0.999):
+        if not 0 < decay < 1:
+            raise ValueError(f"decay must be between 0 and 1, got {decay}")
+        self.decay, self.model = decay, None
+
+    def on_train_begin(self, run):
+        if self.model is None:
+            swa = torch.optim.swa_utils
+            self.model = swa.AveragedModel(run.generator, multi_avg_fn=swa.get_ema_multi_avg_fn(self.decay),
+                                           use_buffers=True)
+
+    def on_g_step_end(self, run):
+        self.model.update_parameters(run.generator)
+
+    def state_dict(self):
+        return {"ema": self.model.state_dict()} if self.model is not None else {}
+
+    def load_state_dict(self, state):
+        if "ema" in state:
+            self.model.load_state_dict(state["ema"])
+
+    @property
+    def generator(self) -> torch.nn.Module:
+        """The averaged generator (a plain module of G's class)."""
+        return self.model.module
+
+    def __repr__(self) -> str:
+        return f"EMA(decay={self.decay})"
+
+
+class TimeBudget(Callback):
+    """Stop at the end of an epoch when the next one would end past ``minutes``
+    (judged by the longest epoch so far), counting this call's time only."""
+
+    def __init__(self, minutes: float):
+        if not minutes > 0:
+            raise ValueError(f"minutes must be positive, got {minutes}")
+        self.seconds = minutes * 60
+
+    def on_train_begin(self, run):
+        self.start = self.epoch_start = time.monotonic()
+        self.longest = 0.0
+
+    def on_epoch_end(self, run):
+        now = time.monotonic()
+        self.longest = max(self.longest, now - self.epoch_start)
+        self.epoch_start = now
+        if now - self.start + self.longest > self.seconds and run.epoch < run.epochs:
+            run.stop = f"time budget of {self.seconds / 60:g} minutes reached after epoch {run.epoch}"
+
+
+class MaxSteps(Callback):
+    """Stop after ``steps`` steps in this call (``GANLIB_MAX_STEPS`` adds one to every run).
+
+    Used to execute every full-profile branch in CI with full-size data and
+    networks but only a few steps of training.
+    """
+
+    def __init__(self, steps: int):
+        if not isinstance(steps, int) or steps < 1:
+            raise ValueError(f"steps must be a positive int, got {steps!r}")
+        self.steps = steps
+
+    def on_train_begin(self, run):
+        self.first = run.step
+
+    def on_step_end(self, run):
+        if run.step - self.first >= self.steps:
+            run.stop = f"capped at {self.steps} steps ({MAX_STEPS_ENV})"
+
+    @classmethod
+    def from_env(cls):
+        raw = os.environ.get(MAX_STEPS_ENV, "").strip()
+        if not raw:
+            return None
+        try:
+            return cls(int(raw))
+        except ValueError:
+            raise ValueError(f"{MAX_STEPS_ENV}={raw!r}: set it to a positive whole number of steps, "
+                             "or unset it to train for the full number of epochs") from None
+
+
+class EarlyStop(Callback):
+    """Stop when ``score(run)`` (higher is better), measured every epoch, has not
+    improved for ``patience`` epochs."""
+
+    def __init__(self, score, patience: int = 3):
+        if patience < 1:
+            raise ValueError(f"patience must be at least 1 epoch, got {patience}")
+        self.score, self.patience = score, patience
+        self.best, self.best_epoch = -math.inf, 0
+
+    def on_epoch_end(self, run):
+        value = float(self.score(run))
+        if value > self.best:
+            self.best, self.best_epoch = value, run.epoch
+        elif run.epoch - self.best_epoch >= self.patience:
+            run.stop = (f"no improvement for {self.patience} epochs (best {self.best:.4g} "
+                        f"after epoch {self.best_epoch})")
+
+    def state_dict(self):
+        return {"best": self.best, "best_epoch": self.best_epoch}
+
+    def load_state_dict(self, state):
+        self.best, self.best_epoch = state["best"], state["best_epoch"]
+
+
+class PrintLog(Callback):
+    """One line per epoch (for scripts and logs, where a progress bar is noise)."""
+
+    def __init__(self, every: int = 1, last: int = 50):
+        _check_every("log every", every)
+        self.every, self.last = every, last
+
+    def on_train_begin(self, run):
+        self.start = time.monotonic()
+
+    def on_epoch_end(self, run):
+        if run.epoch % self.every == 0 or run.epoch == run.epochs or run.stop:
+            h, n = run.history, self.last
+            print(f"epoch {run.epoch}/{run.epochs} (step {run.step}, {(time.monotonic() - self.start) / 60:.1f} "
+                  f"min): loss_D {h.last('loss_D', n):.3f}, loss_G {h.last('loss_G', n):.3f}, "
+                  f"D(x) {h.last('D(x)', n):.3f}, D(G(z)) {h.last('D(G(z))', n):.3f}", flush=True)
+
+
+# --- checkpoints -------------------------------------------------------------------
+
+def _rng_state() -> dict:
+    """Every random generator's state, as tensors and numbers (loadable with weights_only=True)."""
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    version, internal, gauss = random.getstate()
+    state = {"torch": torch.get_rng_state(),
+             "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+                       "has_gauss": int(has_gauss), "cached": float(cached)},
+             "python": {"version": version, "internal": list(internal), "gauss": gauss}}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    n = state["numpy"]
+    np.random.set_state((n["kind"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached"]))
+    p = state["python"]
+    random.setstate((p["version"], tuple(p["internal"]), p["gauss"]))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def run_fingerprint(run: "TrainingRun") -> dict:
+    """What must match for a checkpoint to continue this run: networks, optimizers,
+    losses, n_critic, batches, latent inputs (not the number of epochs)."""
+    def optimizer(opt):
+        groups = [{k: (list(v) if isinstance(v, tuple) else v) for k, v in g.items() if k != "params"}
+                  for g in opt.param_groups]
+        return f"{type(opt).__name__} {groups}"
+
+    def name(fn):
+        return getattr(fn, "__qualname__", None) or repr(fn)
+
+    return {
+        "generator": repr(run.generator), "discriminator": repr(run.discriminator),
+        "opt_g": optimizer(run.opt_g), "opt_d": optimizer(run.opt_d),
+        "d_loss": name(run.d_loss), "g_loss": name(run.g_loss),
+        "penalty": None if run.penalty is None else name(run.penalty),
+        "n_critic": run.n_critic, "batches per epoch": run.steps_per_epoch,
+        "batch size": getattr(run.data, "batch_size", None), "latents": repr(run.sampler),
+        "scores": run.history.scores,
+    }
+
+
+def read_checkpoint(path) -> dict:
+    """Load a checkpoint file, or say clearly why it cannot be used."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save({"generator": generator.state_dict(), "discriminator": discriminator.state_dict(),
-                "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
-                "history": history.state_dict(), "epoch": epoch, "step": step}, tmp)
-    os.replace(tmp, path)  # a disconnect mid-save never leaves a broken checkpoint
+    if path.stat().st_size == 0:
+        raise RuntimeError(f"the checkpoint {path} is empty (0 bytes): a save was interrupted. "
+                           "Delete it to start fresh, or restore a good copy.")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # truncated zip, bad pickle, not a torch file
+        raise RuntimeError(f"the checkpoint {path} cannot be read ({type(err).__name__}: {err}); it is "
+                           "truncated or corrupted. Delete it to start fresh, or restore a good copy."
+                           ) from err
+    needed = {"generator", "discriminator", "opt_g", "opt_d", "history", "epoch", "step", "fingerprint"}
+    if not isinstance(state, dict) or not needed <= set(state):
+        raise RuntimeError(f"{path} is not a ganlib training checkpoint (it lacks "
+                           f"{sorted(needed - set(state) if isinstance(state, dict) else needed)}). "
+                           "Delete it or pass another checkpoint path.")
+    return state
 
 
-def load_checkpoint(path, *, generator, discriminator, opt_g, opt_d):
-    """Restore a checkpoint written by :func:`save_checkpoint`; returns (history, epoch, step)."""
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    generator.load_state_dict(state["generator"])
-    discriminator.load_state_dict(state["discriminator"])
-    opt_g.load_state_dict(state["opt_g"])
-    opt_d.load_state_dict(state["opt_d"])
-    return History.from_state_dict(state["history"]), int(state["epoch"]), int(state["step"])
+class Checkpoint(Callback):
+    """Save everything a run needs to continue exactly, after every epoch; with
+    ``resume``, an existing file is loaded first.
+
+    The file holds both networks, both optimizers, the history, the position,
+    every random generator's state, the other callbacks' states (an EMA, say)
+    and a fingerprint of the run's settings. Resuming with other settings stops
+    with a message naming what differs. Writes go to a temporary file first,
+    so a disconnect mid-save never leaves a broken checkpoint.
+    """
+
+    order = -1  # restores the run before any other callback looks at it
+
+    def __init__(self, path, resume: bool = True):
+        self.path, self.resume = Path(path), resume
+
+    def on_train_begin(self, run):
+        if not (self.resume and self.path.exists()):
+            return
+        state = read_checkpoint(self.path)
+        mine = run_fingerprint(run)
+        differ = [k for k in mine if state["fingerprint"].get(k) != mine[k]]
+        if differ:
+            lines = "\n".join(f"  {k}: checkpoint {state['fingerprint'].get(k)!r}, now {mine[k]!r}"
+                              for k in differ)
+            raise ValueError(f"the checkpoint {self.path} belongs to a different run:\n{lines}\n"
+                             "Use the same settings to continue it, or start fresh: delete the file "
+                             "or pass another checkpoint path (or resume=False).")
+        run.generator.load_state_dict(state["generator"])
+        run.discriminator.load_state_dict(state["discriminator"])
+        run.opt_g.load_state_dict(state["opt_g"])
+        run.opt_d.load_state_dict(state["opt_d"])
+        run.history = History.from_state_dict(state["history"])
+        run.epoch, run.step = int(state["epoch"]), int(state["step"])
+        run.last_loss_g = state.get("last_loss_g")
+        if run.last_loss_g is not None:
+            run.last_loss_g = run.last_loss_g.to(run.device)
+        # The other callbacks' states and the random generators are restored after
+        # every callback has begun (an EMA builds its average there).
+        run.restore_later = (state.get("callbacks", {}), state["rng"])
+        if run.epoch >= run.epochs:
+            print(f"{self.path} holds a finished run ({run.epoch} of {run.epochs} epochs): loaded its "
+                  "weights into the generator and discriminator and returned its history. Pass a new "
+                  "checkpoint path (or resume=False) to train again from these networks' start.")
+        else:
+            print(f"Resumed from {self.path}: {run.epoch} of {run.epochs} epochs done.")
+
+    def on_epoch_end(self, run):
+        if run.step != run.epoch * run.steps_per_epoch:
+            return  # stopped mid-epoch: the last whole epoch's checkpoint stays
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(self.path.suffix + ".tmp")
+        torch.save({"generator": run.generator.state_dict(), "discriminator": run.discriminator.state_dict(),
+                    "opt_g": run.opt_g.state_dict(), "opt_d": run.opt_d.state_dict(),
+                    "history": run.history.state_dict(), "epoch": run.epoch, "step": run.step,
+                    "last_loss_g": run.last_loss_g, "rng": _rng_state(), "fingerprint": run_fingerprint(run),
+                    "callbacks": {type(cb).__name__: cb.state_dict() for cb in run.callbacks
+                                  if cb is not self and cb.state_dict()}}, tmp)
+        os.replace(tmp, self.path)
+
+
+# --- the loop ------------------------------------------------------------------------
+
+@dataclass
+class TrainingRun:
+    """The state the loop and its callbacks share."""
+
+    generator: torch.nn.Module
+    discriminator: torch.nn.Module
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    d_loss: object
+    g_loss: object
+    penalty: object
+    n_critic: int
+    sampler: object
+    data: object
+    epochs: int
+    device: torch.device
+    history: History
+    callbacks: list
+    steps_per_epoch: int
+    epoch: int = 0              # epochs finished
+    step: int = 0               # D steps taken
+    last_loss_g: torch.Tensor | None = None
+    stop: str | None = None     # set by a callback to end training, saying why
+    restore_later: tuple | None = None  # (callback states, RNG states) from a checkpoint
+
+    def call(self, hook: str) -> None:
+        for cb in self.callbacks:
+            getattr(cb, hook)(self)
+
+    def begin(self) -> None:
+        """Start every callback, then restore what a checkpoint saved for them."""
+        self.call("on_train_begin")
+        if self.restore_later is not None:
+            states, rng = self.restore_later
+            for cb in self.callbacks:
+                if type(cb).__name__ in states:
+                    cb.load_state_dict(states[type(cb).__name__])
+            _set_rng_state(rng)
+            self.restore_later = None
+
+
+def split_batch(batch):
+    """``images`` or ``(images, labels)`` -> (images, labels or None)."""
+    if isinstance(batch, (tuple, list)):
+        return batch[0], (batch[1] if len(batch) > 1 else None)
+    return batch, None
+
+
+def _first_images(data) -> torch.Tensor:
+    # TensorBatches: look at the tensor itself, so no shuffle consumes random numbers.
+    tensors = getattr(data, "tensors", None)
+    if tensors is not None:
+        return tensors[0][: max(2, getattr(data, "batch_size", 2))]
+    return split_batch(next(iter(data)))[0]
+
+
+def check_training_inputs(generator, discriminator, data, sampler, device) -> None:
+    """Fail early, with what to do, on the mistakes that otherwise train silently wrong."""
+    if isinstance(data, torch.Tensor):
+        raise TypeError("train_gan needs batches, not one tensor of images: pass "
+                        "ganlib.TensorBatches(images, batch_size=64) or data.batches(64)")
+    if not hasattr(data, "__len__") or not hasattr(data, "__iter__"):
+        raise TypeError(f"train_gan needs an iterable of batches with len(), got {type(data).__name__}")
+    real = _first_images(data)
+    if not isinstance(real, torch.Tensor):
+        raise TypeError(f"a batch's images must be a torch.Tensor, got {type(real).__name__}")
+    if not real.is_floating_point():
+        raise TypeError(f"the real images are {real.dtype}: convert them to float32 in [-1, 1] first "
+                        "(images.float() / 127.5 - 1 for 0..255 pixels), or use ganlib.load_mnist")
+    if real.dtype == torch.float64:
+        raise TypeError("the real images are float64 but the networks are float32: "
+                        "pass images.float()")
+    low, high = real.min().item(), real.max().item()
+    if real.dim() == 4 and (low < -1.01 or high > 1.01):  # images (points of a toy set may lie anywhere)
+        raise ValueError(f"the real images run from {low:.3g} to {high:.3g}, but the generator's tanh "
+                         "makes [-1, 1]: map 0..255 pixels with x / 127.5 - 1 and [0, 1] pixels with 2x - 1")
+    with torch.no_grad():
+        was_training = generator.training
+        generator.eval()
+        probe = sampler.fixed(2, device=device)
+        fake = generator(*probe.g_inputs)
+        generator.train(was_training)
+    if tuple(fake.shape[1:]) != tuple(real.shape[1:]):
+        raise ValueError(f"{type(generator).__name__} makes images of shape {tuple(fake.shape[1:])}, but "
+                         f"the data's images (what {type(discriminator).__name__} is trained on) are "
+                         f"{tuple(real.shape[1:])}: make the generator's output match the data")
 
 
 def train_gan(generator: torch.nn.Module, discriminator: torch.nn.Module, data, *,
               epochs: int, d_loss=d_loss_minimax, g_loss=g_loss_nonsaturating,
-              opt_g: torch.optim.Optimizer | None = None,
-              opt_d: torch.optim.Optimizer | None = None,
-              n_critic: int = 1, penalty=None, after_d_step=None, conditional: bool = False,
-              latent_dim: int | None = None, noise: torch.Tensor | None = None,
-              noise_labels: torch.Tensor | None = None, snapshot_every: int | None = None,
-              scores: str = "probability", checkpoint: str | os.PathLike | None = None,
-              resume: bool = True, amp: bool | None = None, device=None,
-              progress: bool = True, log_every: int | None = None,
-              desc: str = "training") -> History:
+              opt_g: torch.optim.Optimizer | None = None, opt_d: torch.optim.Optimizer | None = None,
+              n_critic: int = 1, penalty=None, latents=None, callbacks=(),
+              checkpoint: str | os.PathLike | None = None, scores: str = "probability",
+              device=None, progress: bool = True, desc: str = "training") -> History:
     """Train a GAN by alternating discriminator and generator steps.
 
-    data:         iterable of batches (``images`` or ``(images, labels)``) with ``len()``,
-                  e.g. ``ImageData.batches(64)`` or ``TensorBatches``.
-    d_loss:       ``d_loss(real_out, fake_out) -> loss`` for the discriminator/critic.
-    g_loss:       ``g_loss(fake_out) -> loss`` for the generator.
-    opt_g/opt_d:  optimizers (default Adam, lr 2e-4, betas (0.5, 0.999)).
-    n_critic:     discriminator steps per generator step.
-    penalty:      ``penalty(critic_fn, real, fake) -> loss`` added to the discriminator
-                  loss (gradient penalties); ``critic_fn(x)`` already carries labels.
-    after_d_step: ``after_d_step(discriminator)`` after each D step (weight clipping).
-    conditional:  pass labels to both networks: ``G(z, y)``, ``D(x, y)``.
-    noise:        fixed latent vectors for snapshots (``noise_labels`` when conditional).
-    scores:       "probability" (record sigmoid of D's logits) or "raw" (critic scores).
-    checkpoint:   file saved after every epoch; with ``resume`` an existing one is
-                  loaded first, so a disconnected Colab run continues where it stopped.
-    amp:          mixed precision (default: on for CUDA).
+    data:        iterable of batches (``images`` or ``(images, labels)``) with ``len()``,
+                 e.g. ``ImageData.batches(64)`` or ``TensorBatches``.
+    d_loss:      ``d_loss(real_out, fake_out) -> loss`` for the discriminator/critic.
+    g_loss:      ``g_loss(fake_out) -> loss`` for the generator.
+    opt_g/opt_d: optimizers (default Adam, lr 2e-4, betas (0.5, 0.999)).
+    n_critic:    discriminator steps per generator step.
+    penalty:     ``penalty(critic_fn, real, fake) -> loss`` added to D's loss (gradient penalties).
+    latents:     how G's inputs are drawn (default from the generator's attributes:
+                 :class:`NoiseSampler`, or :class:`LabelledNoise` for ``conditional = True``).
+    callbacks:   :class:`Callback` objects; a :class:`Snapshots` is added unless one is given.
+    checkpoint:  a file: shorthand for ``callbacks=[Checkpoint(path)]`` (saved every epoch,
+                 resumed when it exists, so a disconnected Colab run continues exactly).
+    scores:      "probability" (record sigmoid of D's outputs) or "raw" (critic scores).
+    Mixed precision is on for CUDA (:class:`MixedPrecision`).
     """
-    if epochs < 1:
-        raise ValueError(f"epochs must be at least 1, got {epochs}")
-    if n_critic < 1:
-        raise ValueError(f"n_critic must be at least 1, got {n_critic}")
+    if not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be a whole number of at least 1, got {epochs!r}")
+    if not isinstance(n_critic, int) or n_critic < 1:
+        raise ValueError(f"n_critic must be a whole number of at least 1, got {n_critic!r}")
     if scores not in ("probability", "raw"):
         raise ValueError("scores must be 'probability' or 'raw'")
-    steps_per_epoch = len(data)
-    if steps_per_epoch < 1:
-        raise ValueError("the data gives no batch: use a smaller batch size or more data")
     dev = torch.device(device) if device is not None else next(generator.parameters()).device
     generator.to(dev).train()
     discriminator.to(dev).train()
-    latent_dim = latent_dim or getattr(generator, "latent_dim", None)
-    if latent_dim is None:
-        raise ValueError("pass latent_dim=..., or give the generator a .latent_dim attribute")
-    if opt_g is None:
-        opt_g = torch.optim.Adam(generator.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    if opt_d is None:
-        opt_d = torch.optim.Adam(discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    use_amp = (dev.type == "cuda") if amp is None else bool(amp and dev.type == "cuda")
-    scaler_d = torch.amp.GradScaler("cuda", enabled=use_amp)
-    scaler_g = torch.amp.GradScaler("cuda", enabled=use_amp)
-    autocast = (lambda: torch.autocast("cuda", dtype=torch.float16)) if use_amp \
-        else contextlib.nullcontext
-    if noise is None:
-        noise = fixed_noise(64, latent_dim)
-    if conditional:
-        _unpack(next(iter(data)), conditional=True)  # fail early on label-less data
-    if conditional and noise_labels is None:
-        noise_labels = torch.arange(len(noise)) % 10
-    snapshot_every = snapshot_every or max(1, epochs // 8)
-    log_every = log_every or max(1, min(50, steps_per_epoch // 4))
+    sampler = latents if latents is not None else latent_sampler(generator)
+    check_training_inputs(generator, discriminator, data, sampler, dev)
+    steps_per_epoch = len(data)
+    if steps_per_epoch < 1:
+        raise ValueError("the data gives no batch: use a smaller batch size or more data")
+    opt_g = opt_g or torch.optim.Adam(generator.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_d = opt_d or torch.optim.Adam(discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999))
 
-    history, start_epoch, step = History(scores=scores, steps_per_epoch=steps_per_epoch), 0, 0
-    if checkpoint is not None and resume and Path(checkpoint).exists():
-        history, start_epoch, step = load_checkpoint(
-            checkpoint, generator=generator, discriminator=discriminator, opt_g=opt_g, opt_d=opt_d)
-        print(f"Resumed from {checkpoint}: {start_epoch} of {epochs} epochs done.")
-    if not history.snapshots:
-        history.snapshots.append((0, generate(generator, noise, noise_labels)))
+    callbacks = list(callbacks)
+    if checkpoint is not None:
+        callbacks.append(Checkpoint(checkpoint))
+    if not any(isinstance(cb, Snapshots) for cb in callbacks):
+        callbacks.append(Snapshots())
+    cap = MaxSteps.from_env()
+    if cap is not None:
+        callbacks.append(cap)
+    callbacks.sort(key=lambda cb: getattr(cb, "order", 0))  # stable: Checkpoint first
 
-    def to_score(out):
-        return torch.sigmoid(out).mean() if scores == "probability" else out.mean()
+    run = TrainingRun(generator, discriminator, opt_g, opt_d, d_loss, g_loss, penalty, n_critic, sampler,
+                      data, epochs, dev, History(scores=scores, steps_per_epoch=steps_per_epoch),
+                      callbacks, steps_per_epoch)
+    run.begin()
+    precision = MixedPrecision(dev)
+    to_score = torch.sigmoid if scores == "probability" else (lambda out: out)
+    recorder = _Recorder(run, checkpoint=next((cb.path for cb in callbacks if isinstance(cb, Checkpoint)), None))
+    bar = tqdm(total=epochs * steps_per_epoch, initial=run.step, desc=desc, disable=not progress, unit="step")
 
-    pending = []  # per-step stats kept on the device; read back every log_every steps
+    while run.epoch < epochs and not run.stop:
+        for batch in data:  # one epoch
+            real, labels = split_batch(batch)
+            real = real.to(dev, non_blocking=True)
+            inputs = sampler(len(real), None if labels is None else labels.to(dev, non_blocking=True), dev)
+            g_due = run.step % n_critic == 0
+            with torch.set_grad_enabled(g_due), precision.autocast():
+                fake = generator(*inputs.g_inputs)  # one batch of fakes serves both steps
 
-    def flush(epoch: int, bar):
-        rows = torch.stack(pending).float().cpu()
-        first = step - len(pending) + 1
+            loss_d, real_out, fake_out = d_step(discriminator, opt_d, d_loss, real, fake, inputs.d_inputs,
+                                                penalty, precision)
+            run.call("on_d_step_end")
+            if g_due:
+                run.last_loss_g = g_step(discriminator, opt_g, g_loss, fake, inputs.d_inputs, precision)
+                run.call("on_g_step_end")
+
+            run.step += 1
+            recorder.add(loss_d, run.last_loss_g, to_score(real_out).mean(), to_score(fake_out).mean())
+            bar.update(1)
+            run.call("on_step_end")
+            if run.stop and run.step % steps_per_epoch:
+                break  # mid-epoch (a step cap): no checkpoint is written for a partial epoch
+        recorder.flush(bar)
+        run.epoch += run.step == (run.epoch + 1) * steps_per_epoch
+        run.call("on_epoch_end")
+    bar.close()
+    if run.stop and run.epoch < epochs:
+        print(f"Stopped early: {run.stop}.")
+    run.call("on_train_end")
+    return run.history
+
+
+class _Recorder:
+    """Keeps each step's numbers on the device and copies them to the history in
+    blocks (reading a number back from a GPU waits for it: once per step would be slow)."""
+
+    def __init__(self, run: TrainingRun, checkpoint):
+        self.run, self.checkpoint, self.pending = run, checkpoint, []
+
+    def add(self, loss_d, loss_g, d_real, d_fake):
+        self.pending.append(torch.stack([loss_d, loss_g, d_real, d_fake]).float())
+        if len(self.pending) >= FLUSH_EVERY:
+            self.flush(None)
+
+    def flush(self, bar):
+        if not self.pending:
+            return
+        run, rows = self.run, torch.stack(self.pending).cpu()
+        first = run.step - len(self.pending) + 1  # steps count from 1
         bad = ~torch.isfinite(rows[:, :2]).all(dim=1)
         if bad.any():
             i = int(bad.nonzero()[0])
-            which = "discriminator" if not math.isfinite(rows[i, 0]) else "generator"
-            hint = f" Resume from the last checkpoint ({checkpoint})." if checkpoint else ""
+            column = 0 if not math.isfinite(rows[i, 0]) else 1
+            which = ("discriminator", "generator")[column]
+            hint = ""
+            if self.checkpoint is not None and Path(self.checkpoint).exists():
+                hint = f" The last checkpoint ({self.checkpoint}) holds the run before it diverged."
             raise FloatingPointError(
-                f"The {which} loss became {float(rows[i, 0 if which[0] == 'd' else 1])} at step "
-                f"{first + i} (epoch {epoch + 1}). Training diverged: lower the learning rate, "
-                f"check the losses' signs, or add a gradient penalty.{hint}")
+                f"The {which} loss became {float(rows[i, column])} at step {first + i} (epoch "
+                f"{run.epoch + 1}). Training diverged: lower the learning rate, check the losses' "
+                f"signs, or add a gradient penalty.{hint}")
+        epoch = run.epoch + 1
         for i, (ld, lg, dx, dgz) in enumerate(rows.tolist()):
-            for key, value in zip(RECORD_KEYS, (first + i, epoch + 1, ld, lg, dx, dgz)):
-                history.records[key].append(value)
-        pending.clear()
+            for key, value in zip(RECORD_KEYS, (first + i, epoch, ld, lg, dx, dgz)):
+                run.history.records[key].append(value)
+        self.pending.clear()
         if bar is not None:
-            bar.set_postfix({"loss_D": f"{history.last('loss_D'):.3f}",
-                             "loss_G": f"{history.last('loss_G'):.3f}",
-                             "D(x)": f"{history.last('D(x)'):.2f}",
-                             "D(G(z))": f"{history.last('D(G(z))'):.2f}"}, refresh=False)
-
-    bar = tqdm(total=epochs * steps_per_epoch, initial=step, desc=desc, disable=not progress,
-               unit="step")
-    d_trainable = [p for p in discriminator.parameters() if p.requires_grad]
-    loss_g = None
-    for epoch in range(start_epoch, epochs):
-        for batch in data:
-            real, labels = _unpack(batch, conditional)
-            real = real.to(dev, non_blocking=True)
-            cond = () if labels is None else (labels.to(dev, non_blocking=True),)
-            z = torch.randn(len(real), latent_dim, device=dev)
-
-            # Discriminator step: raise D on real images, lower it on generated ones.
-            with autocast():
-                fake = generator(z, *cond)
-                real_out = discriminator(real, *cond).float()
-                fake_out = discriminator(fake.detach(), *cond).float()
-            loss_d = d_loss(real_out, fake_out)
-            if penalty is not None:
-                loss_d = loss_d + penalty(lambda x: discriminator(x, *cond).float(),
-                                          real.float(), fake.detach().float())
-            opt_d.zero_grad(set_to_none=True)
-            scaler_d.scale(loss_d).backward()
-            scaler_d.step(opt_d)
-            scaler_d.update()
-            if after_d_step is not None:
-                after_d_step(discriminator)
-
-            # Generator step (every n_critic steps): make D call the same fakes real.
-            if step % n_critic == 0 or loss_g is None:
-                # D's weights get no gradient here (only G is stepped), which saves
-                # a third of D's backward pass; the gradient still flows through D to G.
-                with frozen(d_trainable), autocast():
-                    loss_g = g_loss(discriminator(fake, *cond).float())
-                    opt_g.zero_grad(set_to_none=True)
-                    scaler_g.scale(loss_g).backward()
-                scaler_g.step(opt_g)
-                scaler_g.update()
-
-            pending.append(torch.stack([loss_d.detach(), loss_g.detach(),
-                                        to_score(real_out.detach()), to_score(fake_out.detach())]))
-            step += 1
-            bar.update(1)
-            if len(pending) >= log_every:
-                flush(epoch, bar)
-        if pending:
-            flush(epoch, bar)
-        if (epoch + 1) % snapshot_every == 0 or epoch + 1 == epochs:
-            history.snapshots.append((step, generate(generator, noise, noise_labels)))
-        if checkpoint is not None:
-            save_checkpoint(checkpoint, generator=generator, discriminator=discriminator,
-                            opt_g=opt_g, opt_d=opt_d, history=history, epoch=epoch + 1, step=step)
-    bar.close()
-    return history
+            h = run.history
+            bar.set_postfix({"loss_D": f"{h.last('loss_D'):.3f}", "loss_G": f"{h.last('loss_G'):.3f}",
+                             "D(x)": f"{h.last('D(x)'):.2f}", "D(G(z))": f"{h.last('D(G(z))'):.2f}"},
+                            refresh=False)

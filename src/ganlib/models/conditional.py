@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..latent import balanced_labels  # noqa: F401  (one home; chapter 6 imports it from here)
+
 LABEL_MODES = ("embedding", "onehot")
 
 
@@ -78,6 +80,8 @@ class ConditionalGenerator(nn.Module):
     Defaults: 100-d noise + 10-d label embedding -> 256 -> 512 -> 1024 -> 784.
     """
 
+    conditional = True  # G(z, y): ganlib.train_gan draws labels for it (LabelledNoise)
+
     def __init__(self, latent_dim: int = 100, n_classes: int = 10, label_mode: str = "embedding",
                  embed_dim: int | None = None, hidden=(256, 512, 1024), out_shape=(1, 28, 28)):
         super().__init__()
@@ -107,6 +111,8 @@ class ConditionalDiscriminator(nn.Module):
     flattened image at the input; "projection" adds ``<embed(y), h(x)>`` to the
     logit instead (the projection discriminator).
     """
+
+    conditional = True  # D(x, y)
 
     def __init__(self, n_classes: int = 10, label_mode: str = "embedding",
                  embed_dim: int | None = None, hidden=(512, 256), in_shape=(1, 28, 28),
@@ -160,9 +166,3 @@ def digit_grid_inputs(n_styles: int, latent_dim: int = 100, n_classes: int = 10,
     if device is not None:
         z, labels = z.to(device), labels.to(device)
     return z, labels
-
-
-def balanced_labels(n: int, n_classes: int = 10, device=None) -> torch.Tensor:
-    """``n`` labels cycling 0, 1, ..., n_classes-1 (every class equally often when
-    ``n`` is a multiple of ``n_classes``)."""
-    return torch.arange(n, device=device) % n_classes
