@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 from ..losses import d_loss_minimax, g_loss_nonsaturating
@@ -97,3 +98,54 @@ def check_gan_step(step_fn) -> None:
              hint="call opt.zero_grad() before every backward(): gradients add up otherwise"),
     ]
     run_check("gan_step", lambda: None, cases)
+
+
+def _number(result):
+    """(value, None) for a one-number answer (NumPy, torch or TensorFlow), else (None, why not)."""
+    if result is None:
+        return None, "returned None: did you forget the `return` statement?"
+    try:
+        value = np.asarray(result, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None, f"returned {type(result).__name__}, expected one number (a scalar tensor)"
+    if value.size != 1:
+        return None, (f"returned shape {value.shape}, expected one number: average over the batch "
+                      "(tf.reduce_mean)")
+    return float(value.reshape(())), None
+
+
+def check_nonsaturating_loss(fn) -> None:
+    """Chapter 4 (Keras): ``fn(fake_logits)`` -> mean softplus(-logits) = -mean log sigmoid(logits),
+    for a 1-D float32 array of the discriminator's logits on fakes."""
+    def softplus(x):
+        return np.logaddexp(0.0, x)
+
+    def compare_with(logits):
+        want = float(np.mean(softplus(-logits.astype(np.float64))))
+        saturating = float(np.mean(-softplus(logits.astype(np.float64))))  # log(1 - sigmoid)
+
+        def compare(result):
+            got, problem = _number(result)
+            if problem:
+                return problem
+            if not math.isfinite(got):
+                return (f"returned {got}: log(sigmoid(l)) underflows for very negative logits; "
+                        "use -log sigmoid(l) = softplus(-l) (tf.nn.softplus)")
+            if abs(got - want) <= 1e-4 * max(1.0, abs(want)):
+                return None
+            if abs(got - saturating) <= 1e-4 * max(1.0, abs(saturating)):
+                return ("this is the saturating loss log(1 - D(G(z))); the non-saturating one is "
+                        "-log D(G(z)) = softplus(-logit)")
+            if abs(got - want * len(logits)) <= 1e-4 * max(1.0, abs(want * len(logits))):
+                return "this is the sum over the batch: take the mean (tf.reduce_mean)"
+            return f"returned {got:.6g}, expected {want:.6g}"
+        return compare
+
+    hint = "-log sigmoid(l) = softplus(-l): tf.reduce_mean(tf.nn.softplus(-fake_logits))"
+    cases = []
+    for logits, what in [(np.zeros(4, np.float32), "logits 0 (D = 1/2): log 2"),
+                         (np.array([1.5, -0.3, 0.2, -2.0], np.float32), "four mixed logits"),
+                         (np.array([-200.0, 0.0], np.float32), "a very negative logit, -200"),
+                         (np.array([50.0, 60.0], np.float32), "confident logits: a loss near 0")]:
+        cases.append(Case((logits,), compare=compare_with(logits), describe=what, hint=hint))
+    run_check("g_loss_from_logits", fn, cases)

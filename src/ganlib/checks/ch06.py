@@ -1,6 +1,7 @@
 """Checks for the exercises of chapter 6 (conditional GANs)."""
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from .core import Case, run_check
@@ -102,3 +103,70 @@ def check_embedding_by_matmul(fn) -> None:
                   describe="labels [2, 1], a 3 x 2 table [[1,2],[3,4],[5,6]]",
                   hint="size the one-hot code by the table's rows (table.shape[0]), not the largest label")]
     run_check("embedding_by_matmul", fn, cases)
+
+
+def check_embedding_parameters(fn) -> None:
+    """Chapter 6 (Keras): ``fn()`` -> parameters of the embedding generator minus those of
+    the one-hot generator (``conditional_generator(label_mode=...)``)."""
+    def compare(result):
+        if result is None:
+            return "returned None: did you forget the `return` statement?"
+        try:
+            got = float(np.asarray(result, dtype=np.float64).reshape(()))
+        except (TypeError, ValueError):
+            return f"returned {type(result).__name__}, expected one whole number"
+        if got == 100:
+            return None
+        if got == -100:
+            return "the sign is flipped: the embedding generator's count minus the one-hot one's"
+        return (f"returned {got:g}, expected 100: both codes have 10 numbers, so only the "
+                "embedding's own table differs")
+    run_check("parameter_difference", fn,
+              [Case((), compare=compare, describe="embedding minus one-hot parameters",
+                    hint="count_params() of each generator, then subtract")])
+
+
+def check_projection_logit(fn) -> None:
+    """Chapter 6 (Keras): ``fn(h, psi, table, labels)`` -> psi + <h_i, table[labels_i]>, shape (N,)."""
+    rng = np.random.default_rng(6)
+    h = rng.normal(size=(5, 4)).astype(np.float32)
+    psi = rng.normal(size=5).astype(np.float32)
+    table = rng.normal(size=(10, 4)).astype(np.float32)
+    labels = np.array([3, 3, 0, 9, 1])
+
+    def compare_with(h, psi, table, labels):
+        rows = table[labels].astype(np.float64)
+        want = psi + np.sum(h * rows, axis=1)
+
+        def compare(result):
+            if result is None:
+                return "returned None: did you forget the `return` statement?"
+            try:
+                got = np.asarray(result, dtype=np.float64)
+            except (TypeError, ValueError):
+                return f"returned {type(result).__name__}, expected an array of {len(labels)} logits"
+            if got.shape == (len(labels), len(labels)):
+                return ("returned an N x N matrix: that pairs every h with every label's row; take "
+                        "the row-wise inner product, sum(h * table[labels], axis=1)")
+            if got.size == len(labels) and got.shape != want.shape:
+                got_flat = got.reshape(-1)
+                if np.allclose(got_flat, want, atol=1e-4):
+                    return f"right values, but shape {got.shape}: return shape ({len(labels)},)"
+            if got.shape != want.shape:
+                return f"returned shape {got.shape}, expected ({len(labels)},)"
+            if np.allclose(got, want, atol=1e-4):
+                return None
+            if np.allclose(got, want - psi, atol=1e-4):
+                return "the unconditional score psi is missing: add it to the inner product"
+            return f"returned {got.round(4).tolist()}, expected {want.round(4).tolist()}"
+        return compare
+
+    hint = "rows = table[labels] (tf.gather); logits = psi + sum(h * rows, axis=1)"
+    cases = [Case((h, psi, table, labels), compare=compare_with(h, psi, table, labels), hint=hint,
+                  describe="5 samples, 4 features, labels [3, 3, 0, 9, 1]"),
+             Case((h[:2], np.zeros(2, np.float32), np.eye(10, 4, dtype=np.float32), np.array([0, 2])),
+                  compare=compare_with(h[:2], np.zeros(2, np.float32), np.eye(10, 4, dtype=np.float32),
+                                       np.array([0, 2])),
+                  hint="with table = identity rows, the logit is the labelled feature h[i, labels[i]]",
+                  describe="psi = 0 and an identity table")]
+    run_check("projection_logit", fn, cases)

@@ -150,3 +150,53 @@ def check_wasserstein_1d(fn) -> None:
         Case((torch.tensor([3.0, -1.0, 2.0]), torch.tensor([0.0, 0.0, 0.0])), 2.0, hint=hint),
     ]
     run_check("wasserstein_1d", fn, cases)
+
+
+def check_spectral_norm(fn) -> None:
+    """Chapter 7 (Keras): ``fn(W)`` -> the largest singular value of a 2-D array, by power iteration."""
+    import numpy as np
+
+    def with_singular_values(rows, cols, values, seed):
+        rng = np.random.default_rng(seed)
+        u, _ = np.linalg.qr(rng.normal(size=(rows, rows)))
+        v, _ = np.linalg.qr(rng.normal(size=(cols, cols)))
+        s = np.zeros((rows, cols))
+        s[np.arange(len(values)), np.arange(len(values))] = values
+        return (u @ s @ v.T).astype(np.float32)
+
+    def compare_with(W):
+        want = float(np.linalg.norm(W.astype(np.float64), 2))
+        frobenius = float(np.linalg.norm(W.astype(np.float64)))
+
+        def compare(result):
+            if result is None:
+                return "returned None: did you forget the `return` statement?"
+            try:
+                got = np.asarray(result, dtype=np.float64)
+            except (TypeError, ValueError):
+                return f"returned {type(result).__name__}, expected one number"
+            if got.size != 1:
+                return f"returned shape {got.shape}, expected one number: u^T W v"
+            got = float(got.reshape(()))
+            if not math.isfinite(got):
+                return f"returned {got}: normalize u and v after every step"
+            if abs(got - want) <= 1e-2 * want:
+                return None
+            if abs(got - frobenius) <= 1e-3 * frobenius and frobenius > 1.01 * want:
+                return ("that is the Frobenius norm, which counts every singular value; "
+                        "power iteration finds the largest one")
+            if abs(got + want) <= 1e-2 * want:
+                return "a singular value is never negative: use v = W^T u / |W^T u| and u = W v / |W v|"
+            return f"returned {got:.5g}, expected {want:.5g}"
+        return compare
+
+    hint = ("v = W^T u / |W^T u|, u = W v / |W v|, repeated; then sigma = u^T W v "
+            "(W^T, not W, maps u to the input side when W is not square)")
+    cases = []
+    for W, what in [(np.diag([3.0, 1.0]).astype(np.float32), "diag(3, 1)"),
+                    (np.array([[-2.0, 0.0], [0.0, 1.0]], np.float32), "[[-2, 0], [0, 1]]: sigma = 2"),
+                    (with_singular_values(3, 5, [4.0, 1.0, 0.5], 1), "a 3 x 5 matrix with sigma = 4"),
+                    (np.outer([1.0, 2.0, 2.0], [3.0, 4.0]).astype(np.float32), "rank one: |a| |b| = 15"),
+                    (with_singular_values(64, 32, [2.5] + [1.0] * 31, 2), "a 64 x 32 kernel with sigma = 2.5")]:
+        cases.append(Case((W,), compare=compare_with(W), describe=what, hint=hint))
+    run_check("spectral_norm", fn, cases)
