@@ -84,12 +84,13 @@ def classifier_features(images: torch.Tensor, classifier=None, batch_size: int =
 
 
 def classifier_probabilities(images: torch.Tensor, classifier=None, batch_size: int = 1000) -> torch.Tensor:
-    """Class probabilities p(y | x) from ganlib's MNIST classifier, (N, 10)."""
-    images = _digits(images)
-    model = _classifier(classifier)
-    model.eval()
-    logits = batched(model, images, batch_size, _classifier_device(model))
-    return logits.softmax(dim=1)
+    """Class probabilities p(y | x) from ganlib's MNIST classifier, (N, 10).
+
+    The metrics' name for :func:`ganlib.classifier.predict_proba`, which does the work.
+    """
+    from ..classifier import predict_proba
+
+    return predict_proba(images, classifier, batch_size)
 
 
 # --- Inception-v3 (needs its ImageNet weights: downloaded once, then cached) ---

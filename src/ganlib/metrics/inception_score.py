@@ -5,23 +5,19 @@ confidently (low entropy of p(y|x)) and the classes are used evenly (high
 entropy of p(y)). It never looks at real data, so it cannot see whether the
 samples *look like* the training set, only whether a classifier is sure of them.
 With K classes it lies in [1, K].
+
+Conventions, checked against torchmetrics (``tests/test_metrics_peers.py``):
+the parts are consecutive (``torch.tensor_split``; torchmetrics shuffles
+first, then ``torch.chunk``s), and ``std`` is the *sample* standard deviation
+over the parts (ddof=1, as torchmetrics); Salimans et al.'s code and
+torch-fidelity report the population one (ddof=0).
 """
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import torch
 
 from .features import classifier_probabilities, inception_outputs
-
-
-@dataclass(frozen=True)
-class Score:
-    mean: float
-    std: float
-
-    def __str__(self) -> str:
-        return f"{self.mean:.4g} +/- {self.std:.2g}"
+from .score import Score
 
 
 def inception_score_from_probs(probs, splits: int = 10, eps: float = 1e-12) -> Score:
@@ -29,6 +25,8 @@ def inception_score_from_probs(probs, splits: int = 10, eps: float = 1e-12) -> S
     p = torch.as_tensor(probs).double()
     if p.dim() != 2:
         raise ValueError(f"probs must have shape (N, classes), got {tuple(p.shape)}")
+    if not torch.isfinite(p).all():
+        raise ValueError("probs contains NaN or infinite values: check the images and the classifier")
     if (p < 0).any() or not torch.allclose(p.sum(1), torch.ones(len(p), dtype=p.dtype), atol=1e-4):
         raise ValueError("each row of probs must be a probability vector (use softmax on logits)")
     if not 1 <= splits <= len(p):
@@ -47,6 +45,17 @@ def classifier_inception_score(images, classifier=None, splits: int = 10) -> Sco
     return inception_score_from_probs(classifier_probabilities(images, classifier), splits)
 
 
-def inception_score(images, splits: int = 10, batch_size: int = 100, device=None) -> Score:
-    """Inception Score with Inception-v3 (downloads the weights; offline: classifier_inception_score)."""
+def inception_score(images, splits: int = 10, batch_size: int = 100, device=None,
+                    backend: str | None = None) -> Score:
+    """Inception Score with Inception-v3 (needs downloaded weights; offline: classifier_inception_score).
+
+    ``backend``: ``"torchmetrics"`` (the TF-ported Inception of published
+    numbers; it shuffles the samples before splitting), ``"torchvision"``
+    (ganlib's formula on torchvision's Inception), or None for torchmetrics
+    where it and its weights are available, else torchvision.
+    """
+    from .backends import resolve_backend, torchmetrics_inception_score
+
+    if resolve_backend(backend) == "torchmetrics":
+        return torchmetrics_inception_score(images, splits=splits, batch_size=batch_size, device=device)
     return inception_score_from_probs(inception_outputs(images, batch_size, device)[1], splits)

@@ -4,23 +4,21 @@ KID is the squared maximum mean discrepancy between the two feature clouds
 with the cubic polynomial kernel k(x, y) = (x.y / d + 1)^3. Its estimator is
 unbiased, so unlike FID its expected value does not depend on the sample size;
 it is averaged over random subsets, which also gives a standard deviation.
+
+Conventions, checked against torchmetrics (``tests/test_metrics_peers.py``):
+the same kernel and the same unbiased estimator, computed in float64; with the
+same subsets the mean is the same to round-off. The reported ``std`` is the
+*sample* standard deviation over subsets (ddof=1); torchmetrics and
+torch-fidelity report the population one (ddof=0), smaller by a factor
+sqrt((subsets - 1) / subsets).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+import numpy as np
 import torch
 
 from .features import classifier_features, inception_features
-
-
-@dataclass(frozen=True)
-class KID:
-    mean: float
-    std: float
-
-    def __str__(self) -> str:
-        return f"{self.mean:.4g} +/- {self.std:.2g}"
+from .score import Score
 
 
 def polynomial_kernel(x: torch.Tensor, y: torch.Tensor, degree: int = 3, coef: float = 1.0) -> torch.Tensor:
@@ -38,33 +36,72 @@ def mmd2_unbiased(x: torch.Tensor, y: torch.Tensor) -> float:
     return float(sum_xx + sum_yy - 2 * k_xy.mean())
 
 
+def _features64(features, what: str) -> torch.Tensor:
+    if isinstance(features, np.ndarray):
+        features = torch.from_numpy(features)
+    x = torch.as_tensor(features).detach().cpu().double()
+    if x.dim() != 2:
+        raise ValueError(f"{what} must be a 2-D array (samples, features), got shape {tuple(x.shape)}")
+    if not torch.isfinite(x).all():
+        raise ValueError(f"{what} contains NaN or infinite values: check the images and the feature extractor")
+    return x
+
+
+def check_subset_size(subset_size: int, n_real: int, n_fake: int) -> None:
+    """KID's subsets must be smaller than both samples (and hold at least 2 points)."""
+    smallest = min(n_real, n_fake)
+    if not 2 <= subset_size < smallest:
+        raise ValueError(
+            f"KID: subset_size={subset_size} must be at least 2 and smaller than the number of samples "
+            f"({n_real} real, {n_fake} generated). With subset_size >= the sample count every subset "
+            f"holds the same points and the std says nothing. Pass more samples or a smaller "
+            f"subset_size, e.g. subset_size={max(2, smallest // 2)}.")
+
+
 def kid_from_features(real_features, fake_features, subsets: int = 50, subset_size: int = 1000,
-                      seed: int = 0) -> KID:
-    """KID between two feature clouds: mean and std of MMD^2 over random subsets."""
-    real = torch.as_tensor(real_features).double()
-    fake = torch.as_tensor(fake_features).double()
-    if real.dim() != 2 or fake.dim() != 2 or real.shape[1] != fake.shape[1]:
-        raise ValueError(f"need two (N, d) feature arrays with the same d, got {tuple(real.shape)} "
-                         f"and {tuple(fake.shape)}")
-    size = min(subset_size, len(real), len(fake))
-    if size < 2:
-        raise ValueError("KID needs at least 2 samples on each side")
+                      seed: int = 0) -> Score:
+    """KID between two feature clouds: mean and sample std (ddof=1) of MMD^2 over random subsets.
+
+    Each subset draws ``subset_size`` real and ``subset_size`` generated
+    features without replacement; ``subset_size`` must be smaller than both
+    sample counts, or every subset would hold the same points.
+    """
+    real = _features64(real_features, "real_features")
+    fake = _features64(fake_features, "fake_features")
+    if real.shape[1] != fake.shape[1]:
+        raise ValueError(f"feature sizes differ: {real.shape[1]} (real) vs {fake.shape[1]} (fake); "
+                         "extract both with the same network")
+    if subsets < 1:
+        raise ValueError(f"subsets must be at least 1, got {subsets}")
+    check_subset_size(subset_size, len(real), len(fake))
     gen = torch.Generator().manual_seed(seed)
     values = []
     for _ in range(subsets):
-        r = real[torch.randperm(len(real), generator=gen)[:size]]
-        f = fake[torch.randperm(len(fake), generator=gen)[:size]]
+        r = real[torch.randperm(len(real), generator=gen)[:subset_size]]
+        f = fake[torch.randperm(len(fake), generator=gen)[:subset_size]]
         values.append(mmd2_unbiased(r, f))
-    values = torch.tensor(values)
-    return KID(float(values.mean()), float(values.std()) if subsets > 1 else 0.0)
+    values = torch.tensor(values, dtype=torch.float64)
+    return Score(float(values.mean()), float(values.std()) if subsets > 1 else 0.0)
 
 
-def classifier_kid(real_images, fake_images, classifier=None, **kwargs) -> KID:
+def classifier_kid(real_images, fake_images, classifier=None, **kwargs) -> Score:
     """MNIST-classifier KID (not comparable with Inception KID)."""
     return kid_from_features(classifier_features(real_images, classifier),
                              classifier_features(fake_images, classifier), **kwargs)
 
 
-def inception_kid(real_images, fake_images, **kwargs) -> KID:
-    """KID with Inception-v3 features (downloads the weights; offline: use classifier_kid)."""
-    return kid_from_features(inception_features(real_images), inception_features(fake_images), **kwargs)
+def inception_kid(real_images, fake_images, backend: str | None = None, batch_size: int = 100,
+                  device=None, **kwargs) -> Score:
+    """KID with Inception-v3 features (needs downloaded weights; offline: use classifier_kid).
+
+    ``backend``: ``"torchmetrics"`` (the TF-ported Inception of published
+    numbers), ``"torchvision"`` (ganlib's formula on torchvision's Inception),
+    or None for torchmetrics where it and its weights are available, else
+    torchvision. ``kwargs``: ``subsets``, ``subset_size``, ``seed``.
+    """
+    from .backends import resolve_backend, torchmetrics_kid
+
+    if resolve_backend(backend) == "torchmetrics":
+        return torchmetrics_kid(real_images, fake_images, batch_size=batch_size, device=device, **kwargs)
+    return kid_from_features(inception_features(real_images, batch_size, device),
+                             inception_features(fake_images, batch_size, device), **kwargs)

@@ -10,6 +10,9 @@ the same set. Then
   (does the generator cover all of the data?).
 
 FID folds both failures into one number; these two keep them apart.
+
+Distances are computed in float64: in float32, samples whose distance ties a
+radius to within round-off can flip in or out when feature norms are large.
 """
 from __future__ import annotations
 
@@ -30,9 +33,11 @@ class PrecisionRecall:
 
 
 def _as_features(x, what: str) -> torch.Tensor:
-    x = torch.as_tensor(x).float()
+    x = torch.as_tensor(x).detach().cpu().double()
     if x.dim() != 2:
         raise ValueError(f"{what} must have shape (N, d), got {tuple(x.shape)}")
+    if not torch.isfinite(x).all():
+        raise ValueError(f"{what} contains NaN or infinite values: check the images and the feature extractor")
     return x
 
 
@@ -64,8 +69,8 @@ def precision_recall(real_features, fake_features, k: int = 3) -> PrecisionRecal
     fake = _as_features(fake_features, "fake_features")
     if real.shape[1] != fake.shape[1]:
         raise ValueError(f"feature sizes differ: {real.shape[1]} vs {fake.shape[1]}")
-    precision = inside_manifold(fake, real, knn_radii(real, k)).float().mean()
-    recall = inside_manifold(real, fake, knn_radii(fake, k)).float().mean()
+    precision = inside_manifold(fake, real, knn_radii(real, k)).double().mean()
+    recall = inside_manifold(real, fake, knn_radii(fake, k)).double().mean()
     return PrecisionRecall(float(precision), float(recall))
 
 
