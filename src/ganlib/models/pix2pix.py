@@ -23,8 +23,10 @@ from .dcgan import dcgan_init_
 class UNetGenerator(nn.Module):
     """Condition image (N, in_channels, 28, 28) -> output image (N, out_channels, 28, 28).
 
-    pix2pix has no noise input: dropout (kept on while training) is its only
-    source of randomness, and the paper notes that the outputs vary little.
+    pix2pix has no noise input: dropout is its only source of randomness. The
+    paper keeps dropout on at test time too, and notes that the outputs vary
+    little; call ``.eval()`` for one deterministic output per input, as
+    chapter 10's evaluation does.
     """
 
     def __init__(self, in_channels: int = 1, out_channels: int = 1, width: int = 32,
