@@ -46,21 +46,22 @@ def _smooth(values, k: int | None):
     return np.arange(k - 1, len(values)), np.convolve(values, kernel, mode="valid")
 
 
-def plot_history(history, smooth: int | None = None):
+def plot_history(history, smooth: int | None = None, title: str | None = None):
     """Two panels: the losses, and D(x) / D(G(z)) over training steps."""
     rec = history.records
     if not rec["step"]:
         raise ValueError("the history is empty: train for at least one step first")
     smooth = smooth if smooth is not None else max(1, len(rec["step"]) // 50)
+    steps = np.asarray(rec["step"])
     fig, (ax_loss, ax_score) = plt.subplots(1, 2, figsize=(11, 3.5))
     for key, color in (("loss_D", "tab:blue"), ("loss_G", "tab:orange")):
         x, y = _smooth(rec[key], smooth)
-        ax_loss.plot(x, y, label=key, color=color)
+        ax_loss.plot(steps[x], y, label=key, color=color)
     ax_loss.set(xlabel="step", ylabel="loss", title="Losses")
     ax_loss.legend()
     for key, color in (("D(x)", "tab:green"), ("D(G(z))", "tab:red")):
         x, y = _smooth(rec[key], smooth)
-        ax_score.plot(x, y, label=key, color=color)
+        ax_score.plot(steps[x], y, label=key, color=color)
     if history.scores == "probability":
         ax_score.axhline(0.5, color="gray", ls="--", lw=1, label="1/2 (equilibrium)")
         ax_score.set_ylim(-0.02, 1.02)
@@ -69,11 +70,13 @@ def plot_history(history, smooth: int | None = None):
         ax_score.set(ylabel="mean critic score", title="Critic scores of real and fake")
     ax_score.set_xlabel("step")
     ax_score.legend()
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
     return fig
 
 
-def plot_snapshots(history, n_images: int = 16, max_snapshots: int = 8):
+def plot_snapshots(history, n_images: int = 16, max_snapshots: int = 8, title: str | None = None):
     """A strip of the fixed-noise samples over training, left (start) to right (end).
 
     Image snapshots show the first ``n_images`` as a grid; 2-D point snapshots
@@ -97,5 +100,7 @@ def plot_snapshots(history, n_images: int = 16, max_snapshots: int = 8):
             ax.set_aspect("equal")
             ax.set_xticks([]), ax.set_yticks([])
         ax.set_title(f"step {step}", fontsize=9)
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
     return fig

@@ -84,3 +84,43 @@ class ModelCard:
 
     def __repr__(self) -> str:
         return "\n".join([f"Model card: {self.name}"] + [f"  {k}: {v}" for k, v in self.facts.items()])
+
+
+def recorded_run(name: str, weights_dir: str | Path = WEIGHTS_DIR):
+    """The recorded training run shipped beside a generator (``name_run.pth``), as a
+    :class:`ganlib.train.History`: loss and D(x) / D(G(z)) curves (block means of at
+    most 400 points) and snapshots from fixed noise, so ``.plot()`` and
+    ``ganlib.plot_snapshots`` draw the full run the shipped weights came from."""
+    from .train import RECORD_KEYS, History
+
+    path = Path(weights_dir) / f"{name}_run.pth"
+    if not path.exists():
+        raise FileNotFoundError(f"no recorded run for {name!r} ({path.name}); it is written by "
+                                f"python -m ganlib.recipes.{name}")
+    blob = torch.load(path, map_location="cpu", weights_only=True)
+    steps = [int(s) for s in blob["steps"]]
+    per_epoch = max(1, int(blob["steps_per_epoch"]))
+    records = {key: [] for key in RECORD_KEYS}
+    records["step"] = steps
+    records["epoch"] = [1 + (s - 1) // per_epoch for s in steps]
+    for key in ("loss_D", "loss_G", "D(x)", "D(G(z))"):
+        records[key] = [float(v) for v in blob["curves"][key]]
+    return History(records=records, snapshots=[(int(s), img.float()) for s, img in blob["snapshots"]],
+                   scores=blob["scores"], steps_per_epoch=per_epoch)
+
+
+def show_recorded_run(name: str, weights_dir: str | Path = WEIGHTS_DIR):
+    """Draw the recorded full run behind a shipped generator: its curves and its
+    snapshots from fixed noise, titled with what the model card says about the run."""
+    import matplotlib.pyplot as plt
+
+    from .plots import plot_snapshots
+
+    run, card = recorded_run(name, weights_dir), model_card(name, weights_dir)
+    what = (f"the recorded full run of `{name}`: {card.get('epochs', '?')} epochs, {len(run.records['step']) and run.records['step'][-1]:,} "
+            f"steps on MNIST's {card.get('split', '?')} split ({card.get('hardware', '?')})")
+    run.plot(title=what[0].upper() + what[1:])
+    plt.show()
+    plot_snapshots(run, title=f"`{name}` during its recorded run: the same 16 fixed inputs at each snapshot")
+    plt.show()
+    return run

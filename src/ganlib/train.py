@@ -65,11 +65,11 @@ class History:
             raise ValueError(f"no '{key}' recorded yet: train for at least one step")
         return sum(values) / len(values)
 
-    def plot(self, smooth: int | None = None):
+    def plot(self, smooth: int | None = None, title: str | None = None):
         """Loss curves and D(x) / D(G(z)) curves side by side."""
         from .plots import plot_history
 
-        return plot_history(self, smooth=smooth)
+        return plot_history(self, smooth=smooth, title=title)
 
     def state_dict(self) -> dict:
         return {"records": self.records, "snapshots": self.snapshots, "scores": self.scores,

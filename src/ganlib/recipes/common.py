@@ -1,14 +1,98 @@
-"""What every recipe records the same way: the hardware and the data it trained on."""
+"""One configuration per shipped model, and the one driver that trains it.
+
+A model chapter's full profile and its recipe read the same
+:class:`TrainingConfig` (``ganlib.recipes.<name>.CONFIG``): networks, batch,
+optimizer, losses, n_critic, EMA and the full number of epochs. The driver
+(:func:`main`) trains it on MNIST's training split through ``train_gan`` with
+a checkpoint that survives the session (so a long CPU run continues where it
+stopped), then ships the generator, its model card and its recorded run.
+
+    python -m ganlib.recipes.<name> [--max-epochs N] [--minutes M] [--threads T] [--seed S]
+                                    [--weights-dir DIR] [--checkpoint-dir DIR] [--fresh]
+"""
 from __future__ import annotations
 
+import argparse
+import dataclasses
+import json
+import os
 import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 
-from ..data import ImageData, load_mnist
+from .. import losses
+from ..data import load_mnist
+from ..pretrained import WEIGHTS_DIR, load_generator, save_generator
+from ..train import EMA, Checkpoint, PrintLog, Snapshots, TimeBudget, train_gan
+from ..utils import device, seed_everything
 
-TEST_SPLIT_NOTE = ("offline: only MNIST's 10,000-image test split was available, "
-                   "so the generator was trained on the test split")
+LOSSES = {  # name -> (d_loss, g_loss, what D's outputs are)
+    "non-saturating": (losses.d_loss_minimax, losses.g_loss_nonsaturating, "probability"),
+    "wasserstein": (losses.d_loss_wasserstein, losses.g_loss_wasserstein, "raw"),
+    "hinge": (losses.d_loss_hinge, losses.g_loss_hinge, "raw"),
+}
+N_RECORDED_SNAPSHOTS = 8
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Everything that defines one model's full training run."""
+
+    name: str
+    generator: type
+    generator_kwargs: dict
+    discriminator: type
+    discriminator_kwargs: dict
+    epochs: int                    # the full profile's epochs
+    batch_size: int = 64
+    loss: str = "non-saturating"   # a key of LOSSES
+    gp_weight: float = 0.0         # gradient penalty (WGAN-GP) weight; 0: none
+    n_critic: int = 1
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    betas: tuple = (0.5, 0.999)
+    ema_decay: float | None = None  # the shipped weights are this EMA of G's weights
+    summary: str = ""               # one line for the card: what the networks are
+    notes: dict = field(default_factory=dict)  # anything else the card should say
+
+    def __post_init__(self):
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {self.loss!r}")
+
+    def networks(self, device=None):
+        """A fresh (generator, discriminator) pair, on ``device``."""
+        G = self.generator(**self.generator_kwargs)
+        D = self.discriminator(**self.discriminator_kwargs)
+        return (G.to(device), D.to(device)) if device is not None else (G, D)
+
+    def optimizers(self, generator, discriminator):
+        return (torch.optim.Adam(generator.parameters(), lr=self.lr_g, betas=self.betas),
+                torch.optim.Adam(discriminator.parameters(), lr=self.lr_d, betas=self.betas))
+
+    def train_kwargs(self, generator, discriminator) -> dict:
+        """The keyword arguments of ``train_gan`` for this configuration (losses,
+        optimizers, n_critic, penalty; add data, epochs and callbacks)."""
+        d_loss, g_loss, scores = LOSSES[self.loss]
+        opt_g, opt_d = self.optimizers(generator, discriminator)
+        return {"d_loss": d_loss, "g_loss": g_loss, "scores": scores, "opt_g": opt_g, "opt_d": opt_d,
+                "n_critic": self.n_critic,
+                "penalty": losses.gp_penalty(self.gp_weight) if self.gp_weight else None}
+
+    def describe(self) -> dict:
+        """The settings as card entries."""
+        return {
+            "model": self.summary or f"{self.generator.__name__}({self.generator_kwargs})",
+            "generator": f"{self.generator.__name__}(**{self.generator_kwargs})",
+            "discriminator": f"{self.discriminator.__name__}(**{self.discriminator_kwargs}); not shipped",
+            "objective": self.loss + (f", gradient penalty weight {self.gp_weight:g}" if self.gp_weight else ""),
+            "optimizer": f"Adam, lr G {self.lr_g:g}, lr D {self.lr_d:g}, betas {tuple(self.betas)}",
+            "n_critic": self.n_critic, "batch_size": self.batch_size,
+            "ema": f"EMA of G's weights and buffers, decay {self.ema_decay}" if self.ema_decay else "none",
+            **self.notes,
+        }
 
 
 def hardware() -> str:
@@ -26,8 +110,121 @@ def hardware() -> str:
     return f"CPU: {platform.processor() or platform.machine()}"
 
 
-def training_data(device) -> tuple[ImageData, str]:
-    """MNIST's training split, or offline its test split; with a note for the card."""
-    data = load_mnist("train", allow_test_split=True, device=device)
-    note = "MNIST training split (60,000 images)" if data.split == "train" else TEST_SPLIT_NOTE
-    return data, note
+def default_checkpoint_dir() -> Path:
+    """Outside the working tree, so a checkpoint survives a fresh checkout."""
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(cache) / "ganlib" / "checkpoints"
+
+
+def parser(config: TrainingConfig, doc: str) -> argparse.ArgumentParser:
+    """The flags every recipe shares."""
+    p = argparse.ArgumentParser(description=doc.strip().split("\n")[0])
+    p.add_argument("--max-epochs", type=int, default=config.epochs,
+                   help=f"epochs to train in all (default: the chapter's full profile, {config.epochs})")
+    p.add_argument("--minutes", type=float, default=None,
+                   help="stop this call at the last epoch end within this wall time (resume later)")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch's default)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--weights-dir", type=Path, default=WEIGHTS_DIR, help="where to ship the generator")
+    p.add_argument("--checkpoint-dir", type=Path, default=default_checkpoint_dir())
+    p.add_argument("--fresh", action="store_true", help="delete this recipe's checkpoint and start again")
+    p.add_argument("--limit", type=int, default=None, help="train on the first N images only (smoke tests)")
+    return p
+
+
+def train(config: TrainingConfig, args) -> dict:
+    """Train (or continue) the configuration's run; returns what the card needs."""
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    seed_everything(args.seed)
+    dev = device()
+    data = load_mnist("train", allow_test_split=False, limit=args.limit, device=dev)
+    print(data, flush=True)
+    generator, discriminator = config.networks(dev)
+    checkpoint = Path(args.checkpoint_dir) / f"{config.name}-seed{args.seed}.pt"
+    if args.fresh and checkpoint.exists():
+        checkpoint.unlink()
+    callbacks = [Checkpoint(checkpoint), PrintLog(),
+                 Snapshots(every=max(1, args.max_epochs // N_RECORDED_SNAPSHOTS))]
+    ema = EMA(config.ema_decay) if config.ema_decay else None
+    if ema is not None:
+        callbacks.append(ema)
+    if args.minutes:
+        callbacks.append(TimeBudget(args.minutes))
+    start = time.time()
+    history = train_gan(generator, discriminator, data.batches(config.batch_size, with_labels=True),
+                        epochs=args.max_epochs, callbacks=callbacks, progress=False, desc=config.name,
+                        **config.train_kwargs(generator, discriminator))
+    seconds = time.time() - start
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    return {"generator": (ema.generator if ema is not None else generator).cpu().eval(),
+            "history": history, "epochs": int(state["epoch"]), "seconds": seconds,
+            "checkpoint": checkpoint, "images": len(data)}
+
+
+def recorded_run(history, config: TrainingConfig) -> dict:
+    """The small record shipped beside the weights: curves (averaged to at most 400
+    points) and the snapshots (16 images each, fp16)."""
+    n = len(history)
+    block = max(1, -(-n // 400))
+    curves = {}
+    for key in ("loss_D", "loss_G", "D(x)", "D(G(z))"):
+        values = torch.tensor(history.records[key], dtype=torch.float64)
+        usable = values[: n - n % block] if n >= block else values
+        curves[key] = usable.view(-1, block).mean(1).tolist() if block > 1 else usable.tolist()
+    steps = history.records["step"][block - 1::block][: len(curves["loss_D"])]
+    return {"name": config.name, "steps": steps, "curves": curves, "scores": history.scores,
+            "steps_per_epoch": history.steps_per_epoch,
+            "snapshots": [(int(s), img[:16].half()) for s, img in history.snapshots]}
+
+
+def main(config: TrainingConfig, doc: str, argv=None, extra_card=None) -> Path:
+    """Parse the shared flags, train, score, and ship ``config.name`` with its card and record.
+
+    ``extra_card(generator) -> dict`` adds model-specific facts to the card.
+    """
+    from ..metrics.scoring import N_SAMPLES, score_generator
+
+    args = parser(config, doc).parse_args(argv)
+    if args.max_epochs < 1:
+        raise SystemExit("--max-epochs must be at least 1")
+    result = train(config, args)
+    generator, history = result["generator"], result["history"]
+    weights_dir = Path(args.weights_dir)
+    path = save_generator(generator, config.name, kwargs=config.generator_kwargs, card={},
+                          weights_dir=weights_dir)
+    torch.save(recorded_run(history, config), weights_dir / f"{config.name}_run.pth")
+    shipped = load_generator(config.name, weights_dir=weights_dir)  # score the fp16 weights as shipped
+    scores = score_generator(shipped, n=N_SAMPLES, seed=0)
+    finished = result["epochs"] >= args.max_epochs
+    card = {
+        **config.describe(),
+        "data": f"MNIST training split ({result['images']:,} images)",
+        "split": "train" if args.limit is None else f"train[:{args.limit}]",
+        "epochs": result["epochs"],
+        "full_profile_epochs": config.epochs,
+        "steps": len(history),
+        "seed": args.seed,
+        "hardware": hardware(),
+        "wall_time_minutes_this_call": round(result["seconds"] / 60, 1),
+        "status": "finished" if finished else (
+            f"stopped after {result['epochs']} of {args.max_epochs} epochs (time budget); rerun the "
+            "reproduce command to continue from the checkpoint"),
+        f"scores ({N_SAMPLES:,} samples, seed 0, vs MNIST's 10,000 test images)": {
+            k: (round(v, 4) if isinstance(v, float) else v) for k, v in scores.items()},
+        **(extra_card(shipped) if extra_card else {}),
+        "reproduce": (f"python -m ganlib.recipes.{config.name} --max-epochs {args.max_epochs} "
+                      f"--seed {args.seed}" + (f" --threads {args.threads}" if args.threads else "")
+                      + (f" --limit {args.limit}" if args.limit else "")),
+        "weights": ("fp16 state dict (loaded as float32)" + (", the EMA generator" if config.ema_decay else "")),
+        "recorded_run": f"{config.name}_run.pth (loss curves and {len(history.snapshots)} snapshots)",
+    }
+    save_generator(generator, config.name, kwargs=config.generator_kwargs, card=card, weights_dir=weights_dir)
+    print(json.dumps(card, indent=2))
+    print(f"wrote {path} ({path.stat().st_size / 2**20:.2f} MB), its card and its recorded run")
+    return path
+
+
+def replace(config: TrainingConfig, **changes) -> TrainingConfig:
+    """A copy of ``config`` with some settings changed (for experiments)."""
+    return dataclasses.replace(config, **changes)

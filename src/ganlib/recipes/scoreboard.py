@@ -5,8 +5,11 @@
 Every generator listed by ``ganlib.pretrained.available()`` draws the same
 number of samples from the same seed (a conditional generator is asked for
 each digit equally often) and is compared with the same reference images:
-the first half of MNIST's test split. A "real MNIST" row scores the second
-half of the test split the same way, which is the best a generator could do.
+all 10,000 images of MNIST's test split, which no generator and not the
+classifier trained on. A "real MNIST" row scores 5,000 real training images
+that the classifier never trained on (its validation slice) the same way:
+the best a generator could do. Sampling and scoring live in
+``ganlib.metrics.scoring``, shared with chapter 8 and the recipes.
 
 All distribution metrics are computed in the feature space of ganlib's MNIST
 classifier: they are *MNIST-classifier* FID/KID/IS, comparable with each other
@@ -15,27 +18,18 @@ and not with Inception numbers in papers (chapter 8 explains why).
 from __future__ import annotations
 
 import argparse
-import inspect
 import math
 import time
 from pathlib import Path
 
-import torch
-
 from .. import pretrained
-from ..classifier import CONFIDENT, _default_classifier, score_digits
-from ..data import load_mnist
-from ..metrics.coverage import label_coverage_from_probs
-from ..metrics.features import classifier_features, classifier_probabilities
-from ..metrics.fid import fid_from_features
-from ..metrics.inception_score import inception_score_from_probs
-from ..metrics.kid import kid_from_features
-from ..metrics.prd import precision_recall
+from ..classifier import CONFIDENT, _default_classifier
+from ..metrics.features import classifier_features
+from ..metrics.scoring import N_SAMPLES, reference_images, sample_images, score_images, yardstick_images
 
 EXPECTED = ("mlp_gan", "dcgan", "cgan", "wgan_gp")  # the book's generators, in chapter order
 NOT_GENERATORS = {"mnist_classifier"}  # other weights that live in ganlib/weights
-REFERENCE_SIZE = 5000  # half of the test split is the reference, the other half the "real" row
-SPLIT_SEED = 0  # fixed, whatever --seed says: every table compares with the same reference
+REFERENCE_SIZE = N_SAMPLES  # most samples a row may have (the yardstick holds 5,000 real images)
 
 COLUMNS = [  # (key, header, format)
     ("name", "Generator", "{}"),
@@ -51,75 +45,6 @@ COLUMNS = [  # (key, header, format)
 ]
 
 
-def is_conditional(generator: torch.nn.Module) -> bool:
-    """True for generators called as G(z, labels) (their forward takes two arguments)."""
-    return len(inspect.signature(generator.forward).parameters) >= 2
-
-
-@torch.no_grad()
-def sample_images(generator: torch.nn.Module, n: int, seed: int = 0, batch_size: int = 1000):
-    """``n`` samples (CPU, float) from noise seeded with ``seed``; returns (images, labels or None).
-
-    A conditional generator gets the labels 0, 1, ..., 9, 0, 1, ... so every digit is
-    asked for equally often.
-    """
-    if n < 1:
-        raise ValueError(f"n must be a positive number of samples, got {n}")
-    latent_dim = getattr(generator, "latent_dim", None)
-    if latent_dim is None:
-        raise ValueError("the generator has no .latent_dim attribute: cannot draw its noise")
-    generator.eval()
-    dev = next(generator.parameters()).device
-    z = torch.randn(n, latent_dim, generator=torch.Generator().manual_seed(seed))
-    labels = None
-    if is_conditional(generator):
-        labels = torch.arange(n) % getattr(generator, "n_classes", 10)
-    out = []
-    for start in range(0, n, batch_size):
-        args = [z[start:start + batch_size].to(dev)]
-        if labels is not None:
-            args.append(labels[start:start + batch_size].to(dev))
-        out.append(generator(*args).float().cpu())
-    return torch.cat(out).clamp(-1, 1), labels
-
-
-def reference_images(verbose: bool = False):
-    """(reference, held-out real): two disjoint random halves of MNIST's test split, with labels.
-
-    Random halves, because the test split is ordered: its first 5,000 digits are tidier
-    than the last 5,000, and the two ordered halves differ measurably.
-    """
-    test = load_mnist("test", verbose=verbose)
-    if len(test) < 2 * REFERENCE_SIZE:
-        raise ValueError(f"the scoreboard needs MNIST's full test split (10,000 images), got {len(test)}")
-    order = torch.randperm(len(test), generator=torch.Generator().manual_seed(SPLIT_SEED))
-    ref, real = order[:REFERENCE_SIZE], order[REFERENCE_SIZE:2 * REFERENCE_SIZE]
-    return (test.images[ref], test.labels[ref]), (test.images[real], test.labels[real])
-
-
-def score_images(images: torch.Tensor, reference_features: torch.Tensor, labels=None,
-                 classifier=None, seed: int = 0) -> dict:
-    """Every scoreboard metric for one batch of images against reference features."""
-    classifier = classifier if classifier is not None else _default_classifier()
-    feats = classifier_features(images, classifier)
-    probs = classifier_probabilities(images, classifier)
-    pr = precision_recall(reference_features, feats, k=3)
-    kid = kid_from_features(reference_features, feats, subsets=20, subset_size=1000, seed=seed)
-    coverage = label_coverage_from_probs(probs, confidence=CONFIDENT)
-    digits = score_digits(images, labels, classifier) if labels is not None else None
-    return {
-        "n": len(images),
-        "fid": fid_from_features(reference_features, feats),
-        "kid": kid.mean,
-        "is": inception_score_from_probs(probs, splits=10).mean,
-        "precision": pr.precision,
-        "recall": pr.recall,
-        "covered": coverage.covered,
-        "confident": coverage.confident_share,
-        "label_accuracy": digits.label_accuracy if digits is not None else None,
-    }
-
-
 def shipped_generators(weights_dir=None) -> list[str]:
     """Names of the shipped generators (``pretrained.available()`` minus other weights)."""
     names = (pretrained.available() if weights_dir is None
@@ -131,19 +56,17 @@ def shipped_generators(weights_dir=None) -> list[str]:
 
 def score_generators(names=None, n_samples: int = REFERENCE_SIZE, seed: int = 0, progress: bool = True,
                      weights_dir=None, classifier=None):
-    """Score the real held-out half and every named (default: every shipped) generator.
+    """Score the real yardstick and every named (default: every shipped) generator.
 
     Returns (rows, notes): one dict per row, and lines saying what was skipped and why.
     """
     if not 10 <= n_samples <= REFERENCE_SIZE:
-        raise ValueError(f"n_samples must lie between 10 and {REFERENCE_SIZE} (the held-out real half)")
-    torch.manual_seed(seed)
+        raise ValueError(f"n_samples must lie between 10 and {REFERENCE_SIZE} (the real yardstick's size)")
     classifier = classifier if classifier is not None else _default_classifier()
-    (ref_images, _), (real_images, real_labels) = reference_images()
-    ref_features = classifier_features(ref_images, classifier)
+    ref_features = classifier_features(reference_images().images, classifier)
     rows, notes = [], []
-    real = score_images(real_images[:n_samples], ref_features, classifier=classifier, seed=seed)
-    rows.append({"name": "real MNIST (held-out test images)", **real, "trained_on": None})
+    real = score_images(yardstick_images().images[:n_samples], ref_features, classifier=classifier, seed=seed)
+    rows.append({"name": "real MNIST (training images the classifier never saw)", **real, "trained_on": None})
     names = shipped_generators(weights_dir) if names is None else list(names)
     for name in names:
         start = time.time()
@@ -198,20 +121,31 @@ def markdown_table(rows, notes=(), n_samples: int = REFERENCE_SIZE, seed: int = 
         lines.append("| " + " | ".join(cells) + " |")
     caption = (
         f"Every row: {n_samples:,} images (generators: noise seed {seed}; a conditional generator "
-        f"is asked for each digit equally often), compared with a fixed random half ({REFERENCE_SIZE:,} "
-        "images) of MNIST's test split; the real row is the other half. FID, KID and IS are computed in the feature space of ganlib's MNIST "
+        "is asked for each digit equally often), compared with all 10,000 images of MNIST's test "
+        "split, which no generator and not the classifier trained on; the real row is 5,000 images "
+        "of the training split that the classifier never trained on (its validation slice). FID, KID and IS are computed in the feature space of ganlib's MNIST "
         "classifier (*MNIST-classifier* scores: comparable with each other, not with Inception "
         "FID/IS in papers). Precision and recall: k-NN manifolds, k = 3. Digits covered: digits "
         f"that make at least 5 % of the samples the classifier is sure of (top probability ≥ {CONFIDENT}); "
         "Confident: share of such samples. Label accuracy: conditional generators only. "
-        "Trained on: the MNIST split in the generator's model card (offline builds train on the test "
-        "split, so their samples are then compared with images they saw)."
+        "Trained on: the MNIST split in the generator's model card."
         + _classifier_note() + " Made by `python -m ganlib.recipes.scoreboard`."
     )
     out = "\n".join(lines) + "\n\n" + caption + "\n"
     if notes:
         out += "\n" + "\n".join(f"- {n}" for n in notes) + "\n"
     return out
+
+
+README_START, README_END = "<!-- results-table:start -->", "<!-- results-table:end -->"
+
+
+def with_readme_table(readme: str, table: str) -> str:
+    """``readme`` with the block between the results-table markers replaced by ``table``."""
+    start, end = readme.find(README_START), readme.find(README_END)
+    if start < 0 or end < start:
+        raise ValueError(f"the README has no {README_START} ... {README_END} block for the results table")
+    return readme[: start + len(README_START)] + "\n" + table.rstrip("\n") + "\n" + readme[end:]
 
 
 def default_output() -> Path:
@@ -224,7 +158,7 @@ def default_output() -> Path:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n-samples", type=int, default=REFERENCE_SIZE,
-                        help=f"samples per generator (at most {REFERENCE_SIZE:,}, the held-out real half)")
+                        help=f"samples per generator (at most {REFERENCE_SIZE:,}, the real yardstick's size)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
@@ -240,6 +174,10 @@ def main(argv=None) -> None:
     out = args.out or default_output()
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(table)
+    readme = out.parent.parent / "README.md"
+    if readme.exists() and args.out is None:
+        readme.write_text(with_readme_table(readme.read_text(), table))
+        print(f"updated the table in {readme}")
     print(table)
     print(f"wrote {out}")
 
