@@ -8,7 +8,7 @@ VENV ?= .venv
 PROFILE ?= quick
 BIN := $(VENV)/bin
 
-.PHONY: book test venv student clean
+.PHONY: book test venv student nbgrader clean
 
 $(BIN)/.installed: requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -30,5 +30,9 @@ book: venv
 student: venv
 	$(BIN)/python -m ganlib.student notebooks --out student
 
+# nbgrader source tree (nbgrader-course/source/<chapter>/) from the same exercise markup
+nbgrader: venv
+	$(BIN)/python -m ganlib.nbgrader_edition notebooks --out nbgrader-course
+
 clean:
-	rm -rf _build student
+	rm -rf _build student nbgrader-course
