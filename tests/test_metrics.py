@@ -252,14 +252,13 @@ def test_scoreboard_scores_every_generator_in_a_folder_and_writes_a_table(mnist,
         "latent_dim": 8, "hidden": [16]}, card={"note": "untrained"}, weights_dir=tmp_path)
     (tmp_path / "broken.pt").write_bytes(b"not a checkpoint")
     untrained_classifier = DigitClassifier().eval()  # the plumbing, not the numbers, is tested here
-    # more samples than KID's subset size (1000), which KID requires
-    rows, notes = scoreboard.score_generators(n_samples=1200, weights_dir=tmp_path, progress=False,
+    rows, notes = scoreboard.score_generators(n_samples=200, weights_dir=tmp_path, progress=False,
                                               classifier=untrained_classifier)
-    assert [r["name"] for r in rows] == ["real MNIST (held-out test images)", "`tiny`"]
+    assert rows[0]["name"].startswith("real MNIST") and rows[1]["name"] == "`tiny`" and len(rows) == 2
     assert rows[1]["fid"] > rows[0]["fid"] and rows[1]["label_accuracy"] is None
     assert len(notes) == 1 and "broken" in notes[0]
-    table = scoreboard.markdown_table(rows, notes, n_samples=1200)
-    assert table.count("\n|") == 3 and "MNIST-classifier" in table and "1,200 images" in table
+    table = scoreboard.markdown_table(rows, notes, n_samples=200)
+    assert table.count("\n|") == 3 and "MNIST-classifier" in table and "200 images" in table
     assert rows[1]["trained_on"] == "?"  # its card names no split
 
     images, labels = scoreboard.sample_images(pretrained.load_generator("tiny", weights_dir=tmp_path), 30)

@@ -74,7 +74,9 @@ def score_images(images: torch.Tensor, reference_features: torch.Tensor, labels=
     feats = classifier_features(images, classifier)
     probs = classifier_probabilities(images, classifier)
     pr = precision_recall(reference_features, feats, k=3)
-    kid = kid_from_features(reference_features, feats, subsets=20, subset_size=1000, seed=seed)
+    # subsets of 1,000 (KID's usual size), smaller than the sample as KID requires
+    kid = kid_from_features(reference_features, feats, subsets=20, subset_size=min(1000, len(feats) // 2),
+                            seed=seed)
     coverage = label_coverage_from_probs(probs, confidence=CONFIDENT)
     digits = score_digits(images, labels, classifier) if labels is not None else None
     return {
