@@ -83,7 +83,7 @@ def load_torchmetrics_inception(feature: str = "2048", device=None) -> torch.nn.
             f"torchmetrics could not load the TF-ported Inception-v3 weights (pt_inception-2015-12-05) "
             f"that published FIDs use ({type(err).__name__}: {err}). torch-fidelity downloads them once "
             f"from GitHub into torch.hub's cache ({weights_cache_path()}); that needs the internet "
-            "(Colab has it). Offline, copy that file there from a machine that has it. " + OFFLINE_ALTERNATIVE)
+            "(Colab has it). Without it, copy that file there from a machine that has it. " + OFFLINE_ALTERNATIVE)
         _NETWORKS[key] = error
         raise error from err
     network.eval()
