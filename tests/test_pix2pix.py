@@ -37,7 +37,7 @@ def test_patch_logit_ignores_pixels_outside_its_window():
     D = PatchDiscriminator(width=8).eval()
     cond = torch.zeros(1, 1, 28, 28)
     image = torch.randn(1, 1, 28, 28, requires_grad=True)
-    D(cond, image)[0, 0, 0, 0].backward()
+    D(image, cond)[0, 0, 0, 0].backward()
     seen = image.grad[0, 0].abs() > 0
     assert seen[:10, :10].any() and not seen[14:, :].any() and not seen[:, 14:].any()
 

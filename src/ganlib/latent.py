@@ -149,6 +149,34 @@ class LabelledNoise(NoiseSampler):
         return f"LabelledNoise(latent_dim={self.latent_dim}, n_classes={self.n_classes})"
 
 
+class ImageToImage:
+    """Inputs of an image-to-image GAN (pix2pix): the condition image itself.
+
+    Batches are ``(target, condition)``: ``G(condition)`` is compared with the
+    target, and ``D`` sees the condition beside either image, ``D(image, condition)``.
+    ``fixed_conditions`` are the inputs shown in snapshots.
+    """
+
+    def __init__(self, fixed_conditions: torch.Tensor):
+        if not isinstance(fixed_conditions, torch.Tensor) or fixed_conditions.dim() != 4:
+            raise ValueError("fixed_conditions must be a batch of condition images (N, C, H, W)")
+        self.fixed_conditions = fixed_conditions
+
+    def __call__(self, n: int, labels, device) -> Latents:
+        if labels is None:
+            raise ValueError("an image-to-image GAN needs batches of (target, condition) images: "
+                             "TensorBatches(targets, conditions, batch_size=...)")
+        return Latents((labels,), (labels,))
+
+    def fixed(self, n: int, seed: int = 0, device=None) -> Latents:
+        x = self.fixed_conditions[:n]
+        x = x.to(device) if device is not None else x
+        return Latents((x,), (x,))
+
+    def __repr__(self) -> str:
+        return f"ImageToImage(condition shape {tuple(self.fixed_conditions.shape[1:])})"
+
+
 def latent_sampler(generator: torch.nn.Module):
     """The default way to draw ``generator``'s inputs, from its declared attributes.
 

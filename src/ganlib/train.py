@@ -164,12 +164,18 @@ def d_step(discriminator, opt_d, d_loss, real, fake, d_inputs=(), penalty=None,
     return loss.detach(), real_out.detach(), fake_out.detach()
 
 
-def g_step(discriminator, opt_g, g_loss, fake, d_inputs=(), precision: MixedPrecision = FULL_PRECISION):
-    """Update G once: make the just-updated D call its fakes real. Returns the loss, detached."""
+def g_step(discriminator, opt_g, g_loss, fake, d_inputs=(), precision: MixedPrecision = FULL_PRECISION,
+           extra_loss=None):
+    """Update G once: make the just-updated D call its fakes real. Returns the loss, detached.
+
+    ``extra_loss(fake)``, when given, is added to G's loss (pix2pix's L1 term, InfoGAN's Q loss).
+    """
     # D's weights get no gradient here (only G steps), which saves a third of
     # D's backward pass; the gradient still flows through D into G.
     with frozen(discriminator), precision.autocast():
         loss = g_loss(discriminator(fake, *d_inputs).float())
+        if extra_loss is not None:
+            loss = loss + extra_loss(fake).float()
     precision.backward_and_step(loss, opt_g)
     return loss.detach()
 
@@ -416,6 +422,7 @@ def run_fingerprint(run: "TrainingRun") -> dict:
         "opt_g": optimizer(run.opt_g), "opt_d": optimizer(run.opt_d),
         "d_loss": name(run.d_loss), "g_loss": name(run.g_loss),
         "penalty": None if run.penalty is None else name(run.penalty),
+        "g_extra_loss": None if run.g_extra_loss is None else name(run.g_extra_loss),
         "n_critic": run.n_critic, "batches per epoch": run.steps_per_epoch,
         "batch size": getattr(run.data, "batch_size", None), "latents": repr(run.sampler),
         "scores": run.history.scores,
@@ -516,6 +523,7 @@ class TrainingRun:
     d_loss: object
     g_loss: object
     penalty: object
+    g_extra_loss: object
     n_critic: int
     sampler: object
     data: object
@@ -596,7 +604,7 @@ def check_training_inputs(generator, discriminator, data, sampler, device) -> No
 def train_gan(generator: torch.nn.Module, discriminator: torch.nn.Module, data, *,
               epochs: int, d_loss=d_loss_minimax, g_loss=g_loss_nonsaturating,
               opt_g: torch.optim.Optimizer | None = None, opt_d: torch.optim.Optimizer | None = None,
-              n_critic: int = 1, penalty=None, latents=None, callbacks=(),
+              n_critic: int = 1, penalty=None, g_extra_loss=None, latents=None, callbacks=(),
               checkpoint: str | os.PathLike | None = None, scores: str = "probability",
               device=None, progress: bool = True, desc: str = "training") -> History:
     """Train a GAN by alternating discriminator and generator steps.
@@ -608,6 +616,8 @@ def train_gan(generator: torch.nn.Module, discriminator: torch.nn.Module, data, 
     opt_g/opt_d: optimizers (default Adam, lr 2e-4, betas (0.5, 0.999)).
     n_critic:    discriminator steps per generator step.
     penalty:     ``penalty(critic_fn, real, fake) -> loss`` added to D's loss (gradient penalties).
+    g_extra_loss: ``g_extra_loss(fake, real, latents) -> loss`` added to G's loss (pix2pix's L1
+                 to the target image, InfoGAN's mutual-information term).
     latents:     how G's inputs are drawn (default from the generator's attributes:
                  :class:`NoiseSampler`, or :class:`LabelledNoise` for ``conditional = True``).
     callbacks:   :class:`Callback` objects; a :class:`Snapshots` is added unless one is given.
@@ -643,7 +653,7 @@ def train_gan(generator: torch.nn.Module, discriminator: torch.nn.Module, data, 
         callbacks.append(cap)
     callbacks.sort(key=lambda cb: getattr(cb, "order", 0))  # stable: Checkpoint first
 
-    run = TrainingRun(generator, discriminator, opt_g, opt_d, d_loss, g_loss, penalty, n_critic, sampler,
+    run = TrainingRun(generator, discriminator, opt_g, opt_d, d_loss, g_loss, penalty, g_extra_loss, n_critic, sampler,
                       data, epochs, dev, History(scores=scores, steps_per_epoch=steps_per_epoch),
                       callbacks, steps_per_epoch)
     run.begin()
@@ -665,7 +675,8 @@ def train_gan(generator: torch.nn.Module, discriminator: torch.nn.Module, data, 
                                                 penalty, precision)
             run.call("on_d_step_end")
             if g_due:
-                run.last_loss_g = g_step(discriminator, opt_g, g_loss, fake, inputs.d_inputs, precision)
+                extra = None if g_extra_loss is None else (lambda f: g_extra_loss(f, real, inputs))
+                run.last_loss_g = g_step(discriminator, opt_g, g_loss, fake, inputs.d_inputs, precision, extra)
                 run.call("on_g_step_end")
 
             run.step += 1

@@ -61,7 +61,10 @@ class UNetGenerator(nn.Module):
 
 
 class PatchDiscriminator(nn.Module):
-    """(condition, image) -> a (N, 1, 7, 7) grid of logits, one per 18x18 patch.
+    """(image, condition) -> a (N, 1, 7, 7) grid of logits, one per 18x18 patch.
+
+    The image comes first and the condition after it, as for every
+    discriminator in ganlib (``D(x, *extra_inputs)``), so ``train_gan`` trains it.
 
     The condition and the image are stacked as channels, so D judges whether
     the output is a plausible *translation of this input*, not just a plausible
@@ -82,7 +85,7 @@ class PatchDiscriminator(nn.Module):
         )
         self.apply(dcgan_init_)
 
-    def forward(self, condition: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
+    def forward(self, image: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
         if condition.shape[0] != image.shape[0] or condition.shape[2:] != image.shape[2:]:
             raise ValueError(f"condition {tuple(condition.shape)} and image {tuple(image.shape)} "
                              "must have the same batch size and height x width")

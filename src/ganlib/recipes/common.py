@@ -55,6 +55,7 @@ class TrainingConfig:
     lr_d: float = 2e-4
     betas: tuple = (0.5, 0.999)
     ema_decay: float | None = None  # the shipped weights are this EMA of G's weights
+    g_lr_multipliers: dict = field(default_factory=dict)  # parameter-name prefix -> lr factor
     summary: str = ""               # one line for the card: what the networks are
     notes: dict = field(default_factory=dict)  # anything else the card should say
 
@@ -69,7 +70,15 @@ class TrainingConfig:
         return (G.to(device), D.to(device)) if device is not None else (G, D)
 
     def optimizers(self, generator, discriminator):
-        return (torch.optim.Adam(generator.parameters(), lr=self.lr_g, betas=self.betas),
+        """Adam for each network; G's parameters whose names start with a prefix in
+        ``g_lr_multipliers`` get that multiple of ``lr_g`` (StyleGAN's mapping network)."""
+        groups, rest = [], []
+        for prefix, factor in self.g_lr_multipliers.items():
+            groups.append({"params": [p for n, p in generator.named_parameters() if n.startswith(prefix)],
+                           "lr": self.lr_g * factor})
+        rest = [p for n, p in generator.named_parameters()
+                if not any(n.startswith(prefix) for prefix in self.g_lr_multipliers)]
+        return (torch.optim.Adam([{"params": rest, "lr": self.lr_g}, *groups], betas=self.betas),
                 torch.optim.Adam(discriminator.parameters(), lr=self.lr_d, betas=self.betas))
 
     def train_kwargs(self, generator, discriminator) -> dict:
@@ -88,7 +97,8 @@ class TrainingConfig:
             "generator": f"{self.generator.__name__}(**{self.generator_kwargs})",
             "discriminator": f"{self.discriminator.__name__}(**{self.discriminator_kwargs}); not shipped",
             "objective": self.loss + (f", gradient penalty weight {self.gp_weight:g}" if self.gp_weight else ""),
-            "optimizer": f"Adam, lr G {self.lr_g:g}, lr D {self.lr_d:g}, betas {tuple(self.betas)}",
+            "optimizer": f"Adam, lr G {self.lr_g:g}, lr D {self.lr_d:g}, betas {tuple(self.betas)}"
+                         + "".join(f", {p}* at {f:g} x lr G" for p, f in self.g_lr_multipliers.items()),
             "n_critic": self.n_critic, "batch_size": self.batch_size,
             "ema": f"EMA of G's weights and buffers, decay {self.ema_decay}" if self.ema_decay else "none",
             **self.notes,
@@ -132,8 +142,18 @@ def parser(config: TrainingConfig, doc: str) -> argparse.ArgumentParser:
     return p
 
 
-def train(config: TrainingConfig, args) -> dict:
-    """Train (or continue) the configuration's run; returns what the card needs."""
+def noise_batches(config: TrainingConfig, data):
+    """The default data of a recipe: MNIST batches (images, labels); G's inputs drawn by
+    ``train_gan`` from the generator's attributes. Returns (batches, extra train_gan kwargs)."""
+    return data.batches(config.batch_size, with_labels=True), {}
+
+
+def train(config: TrainingConfig, args, prepare=noise_batches) -> dict:
+    """Train (or continue) the configuration's run; returns what the card needs.
+
+    ``prepare(config, data) -> (batches, extra train_gan kwargs)`` turns MNIST's
+    training split into what the model trains on (pix2pix: outline/digit pairs).
+    """
     if args.threads:
         torch.set_num_threads(args.threads)
     seed_everything(args.seed)
@@ -152,9 +172,10 @@ def train(config: TrainingConfig, args) -> dict:
     if args.minutes:
         callbacks.append(TimeBudget(args.minutes))
     start = time.time()
-    history = train_gan(generator, discriminator, data.batches(config.batch_size, with_labels=True),
-                        epochs=args.max_epochs, callbacks=callbacks, progress=False, desc=config.name,
-                        **config.train_kwargs(generator, discriminator))
+    batches, extra = prepare(config, data)
+    history = train_gan(generator, discriminator, batches, epochs=args.max_epochs, callbacks=callbacks,
+                        progress=False, desc=config.name,
+                        **config.train_kwargs(generator, discriminator), **extra)
     seconds = time.time() - start
     state = torch.load(checkpoint, map_location="cpu", weights_only=True)
     return {"generator": (ema.generator if ema is not None else generator).cpu().eval(),
@@ -178,24 +199,29 @@ def recorded_run(history, config: TrainingConfig) -> dict:
             "snapshots": [(int(s), img[:16].half()) for s, img in history.snapshots]}
 
 
-def main(config: TrainingConfig, doc: str, argv=None, extra_card=None) -> Path:
+def main(config: TrainingConfig, doc: str, argv=None, extra_card=None, prepare=noise_batches) -> Path:
     """Parse the shared flags, train, score, and ship ``config.name`` with its card and record.
 
-    ``extra_card(generator) -> dict`` adds model-specific facts to the card.
+    ``extra_card(generator) -> dict`` adds model-specific facts to the card;
+    ``prepare`` is as for :func:`train`. Generators of digits from noise (those with
+    a ``latent_dim``) are scored by the scoreboard's metrics.
     """
     from ..metrics.scoring import N_SAMPLES, score_generator
 
     args = parser(config, doc).parse_args(argv)
     if args.max_epochs < 1:
         raise SystemExit("--max-epochs must be at least 1")
-    result = train(config, args)
+    result = train(config, args, prepare)
     generator, history = result["generator"], result["history"]
     weights_dir = Path(args.weights_dir)
     path = save_generator(generator, config.name, kwargs=config.generator_kwargs, card={},
                           weights_dir=weights_dir)
     torch.save(recorded_run(history, config), weights_dir / f"{config.name}_run.pth")
     shipped = load_generator(config.name, weights_dir=weights_dir)  # score the fp16 weights as shipped
-    scores = score_generator(shipped, n=N_SAMPLES, seed=0)
+    scores = None
+    if hasattr(shipped, "latent_dim"):
+        scores = {k: (round(v, 4) if isinstance(v, float) else v)
+                  for k, v in score_generator(shipped, n=N_SAMPLES, seed=0).items()}
     finished = result["epochs"] >= args.max_epochs
     card = {
         **config.describe(),
@@ -210,8 +236,8 @@ def main(config: TrainingConfig, doc: str, argv=None, extra_card=None) -> Path:
         "status": "finished" if finished else (
             f"stopped after {result['epochs']} of {args.max_epochs} epochs (time budget); rerun the "
             "reproduce command to continue from the checkpoint"),
-        f"scores ({N_SAMPLES:,} samples, seed 0, vs MNIST's 10,000 test images)": {
-            k: (round(v, 4) if isinstance(v, float) else v) for k, v in scores.items()},
+        **({f"scores ({N_SAMPLES:,} samples, seed 0, vs MNIST's 10,000 test images)": scores}
+           if scores is not None else {}),
         **(extra_card(shipped) if extra_card else {}),
         "reproduce": (f"python -m ganlib.recipes.{config.name} --max-epochs {args.max_epochs} "
                       f"--seed {args.seed}" + (f" --threads {args.threads}" if args.threads else "")
