@@ -20,6 +20,7 @@ $(BIN)/.installed: requirements.txt pyproject.toml
 venv: $(BIN)/.installed
 
 test: venv
+	$(BIN)/ruff check src tests benchmarks conftest.py
 	GANLIB_PROFILE=quick GANLIB_STRICT_CHECKS=1 MPLBACKEND=Agg \
 	  $(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax -q
 

@@ -3,8 +3,14 @@ import pytest
 import torch
 
 import ganlib
-from ganlib.models.conditional import (ConditionalDiscriminator, ConditionalGenerator, LabelCode,
-                                       balanced_labels, digit_grid_inputs, one_hot)
+from ganlib.models.conditional import (
+    ConditionalDiscriminator,
+    ConditionalGenerator,
+    LabelCode,
+    balanced_labels,
+    digit_grid_inputs,
+    one_hot,
+)
 
 
 @pytest.mark.parametrize("mode", ["embedding", "onehot"])
@@ -123,6 +129,7 @@ def test_concat_label_to_noise_check_accepts_solution_and_rejects_slips():
 
 def test_embedding_by_matmul_check():
     import torch.nn.functional as F
+
     from ganlib.checks import ch06
     assert _passes(ch06.check_embedding_by_matmul, lambda y, table: F.one_hot(y, table.shape[0]).float() @ table)
     assert not _passes(ch06.check_embedding_by_matmul, lambda y, table: F.one_hot(y, table.shape[0]).float())
@@ -151,8 +158,7 @@ def test_keras_conditional_models_and_one_training_step():
     import numpy as np
 
     import ganlib.keras as gk
-    from ganlib.keras.conditional import (ConditionalGAN, conditional_discriminator,
-                                          conditional_generator)
+    from ganlib.keras.conditional import ConditionalGAN, conditional_discriminator, conditional_generator
 
     labels = np.array([0, 3, 9, 9])
     z = np.zeros((4, 100), "float32")

@@ -3,8 +3,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ganlib.models.pix2pix import (PatchDiscriminator, UNetGenerator, morphological_edges,
-                                   pix2pix_generator_loss, receptive_field)
+from ganlib.models.pix2pix import (
+    PatchDiscriminator,
+    UNetGenerator,
+    morphological_edges,
+    pix2pix_generator_loss,
+    receptive_field,
+)
 
 
 def test_unet_shapes_and_range():

@@ -1,5 +1,4 @@
 """The student edition removes every solution and keeps everything else."""
-import json
 import re
 from pathlib import Path
 

@@ -3,8 +3,16 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ganlib.models.style import (AdaIN, MappingNetwork, ModulatedConv2d, PixelNorm,
-                                 StyleGenerator, fade_in, truncate, truncated_normal)
+from ganlib.models.style import (
+    AdaIN,
+    MappingNetwork,
+    ModulatedConv2d,
+    PixelNorm,
+    StyleGenerator,
+    fade_in,
+    truncate,
+    truncated_normal,
+)
 
 
 def test_truncate_endpoints_and_midpoint():

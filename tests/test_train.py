@@ -9,9 +9,22 @@ from ganlib import data as gdata
 from ganlib import losses
 from ganlib.models import ToyDiscriminator, ToyGenerator
 from ganlib.models.conditional import ConditionalDiscriminator, ConditionalGenerator
-from ganlib.train import (EMA, AfterDStep, Callback, Checkpoint, EarlyStop, LabelledNoise, MaxSteps,
-                          NoiseSampler, Snapshots, TimeBudget, d_step, g_step, latent_sampler,
-                          read_checkpoint, train_gan)
+from ganlib.train import (
+    EMA,
+    AfterDStep,
+    Callback,
+    EarlyStop,
+    LabelledNoise,
+    MaxSteps,
+    NoiseSampler,
+    Snapshots,
+    TimeBudget,
+    d_step,
+    g_step,
+    latent_sampler,
+    read_checkpoint,
+    train_gan,
+)
 
 
 def toy_setup(seed=0, n=512, batch_size=64):
@@ -171,7 +184,9 @@ def test_after_d_step_clips_the_critic():
 def test_nan_loss_raises_with_the_step_and_no_checkpoint_hint_without_one():
     G, D, batches = toy_setup()
 
-    def explodes_at_step_5(real_out, fake_out, calls=[0]):
+    calls = [0]
+
+    def explodes_at_step_5(real_out, fake_out):
         calls[0] += 1
         loss = losses.d_loss_minimax(real_out, fake_out)
         return loss * float("nan") if calls[0] == 5 else loss

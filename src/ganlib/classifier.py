@@ -187,7 +187,7 @@ def save_classifier(model: DigitClassifier, path: str | Path = WEIGHTS_PATH) -> 
     return path
 
 
-def _load_state(path: Path, device) -> DigitClassifier:
+def load_classifier_weights(path: Path, device) -> DigitClassifier:
     model = DigitClassifier()
     state = torch.load(path, map_location="cpu", weights_only=True)
     model.load_state_dict({k: v.float() for k, v in state.items()})
@@ -202,10 +202,10 @@ def load_classifier(device=None) -> DigitClassifier:
     (about two minutes on a CPU) and caches it in the data folder.
     """
     if WEIGHTS_PATH.exists():
-        return _load_state(WEIGHTS_PATH, device)
+        return load_classifier_weights(WEIGHTS_PATH, device)
     cache = data_root() / "mnist_classifier.pt"
     if cache.exists():
-        return _load_state(cache, device)
+        return load_classifier_weights(cache, device)
     print(f"No shipped classifier weights at {WEIGHTS_PATH}: training one on MNIST "
           f"(about two minutes on a CPU) and caching it at {cache}.")
     from .utils import seed_everything
@@ -223,7 +223,7 @@ def load_classifier(device=None) -> DigitClassifier:
 def predict_proba(images, classifier: nn.Module | None = None, batch_size: int = 512) -> torch.Tensor:
     """Class probabilities (N, 10) for images in [-1, 1] (any shape :func:`as_digit_batch` takes)."""
     x = as_digit_batch(images)
-    classifier = classifier if classifier is not None else _default_classifier()
+    classifier = classifier if classifier is not None else default_classifier()
     was_training = classifier.training
     classifier.eval()
     dev = next(classifier.parameters()).device
@@ -236,7 +236,7 @@ def predict_proba(images, classifier: nn.Module | None = None, batch_size: int =
 _CACHED: dict = {}
 
 
-def _default_classifier() -> nn.Module:
+def default_classifier() -> nn.Module:
     if "model" not in _CACHED:
         _CACHED["model"] = load_classifier()
     return _CACHED["model"]

@@ -117,7 +117,8 @@ def show_recorded_run(name: str, weights_dir: str | Path = WEIGHTS_DIR):
     from .plots import plot_snapshots
 
     run, card = recorded_run(name, weights_dir), model_card(name, weights_dir)
-    what = (f"the recorded full run of `{name}`: {card.get('epochs', '?')} epochs, {len(run.records['step']) and run.records['step'][-1]:,} "
+    steps = run.records["step"][-1] if run.records["step"] else 0
+    what = (f"the recorded full run of `{name}`: {card.get('epochs', '?')} epochs, {steps:,} "
             f"steps on MNIST's {card.get('split', '?')} split ({card.get('hardware', '?')})")
     run.plot(title=what[0].upper() + what[1:])
     plt.show()

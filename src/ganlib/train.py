@@ -675,7 +675,7 @@ def train_gan(generator: torch.nn.Module, discriminator: torch.nn.Module, data, 
                                                 penalty, precision)
             run.call("on_d_step_end")
             if g_due:
-                extra = None if g_extra_loss is None else (lambda f: g_extra_loss(f, real, inputs))
+                extra = None if g_extra_loss is None else _bind_extra(g_extra_loss, real, inputs)
                 run.last_loss_g = g_step(discriminator, opt_g, g_loss, fake, inputs.d_inputs, precision, extra)
                 run.call("on_g_step_end")
 
@@ -693,6 +693,11 @@ def train_gan(generator: torch.nn.Module, discriminator: torch.nn.Module, data, 
         print(f"Stopped early: {run.stop}.")
     run.call("on_train_end")
     return run.history
+
+
+def _bind_extra(g_extra_loss, real, latents):
+    """``g_extra_loss`` as a function of the fakes alone, for this batch."""
+    return lambda fake: g_extra_loss(fake, real, latents)
 
 
 class _Recorder:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Case, _as_array, _short, run_check
+from .core import Case, as_array, run_check, short
 
 
 def _normal_pdf(x: np.ndarray, mean: float, std: float) -> np.ndarray:
@@ -43,22 +43,22 @@ def _diagnose(result, expected, mistakes: list, atol: float, non_finite: str) ->
     if result is None:
         return "returned None: did you forget the `return` statement?"
     try:
-        got = _as_array(result)
+        got = as_array(result)
     except (TypeError, ValueError):
         return f"returned {type(result).__name__}, expected numbers"
-    want = _as_array(expected)
+    want = as_array(expected)
     if got.shape != want.shape:
         return f"returned shape {tuple(got.shape)}, expected shape {tuple(want.shape)}"
     if not np.all(np.isfinite(got)):
-        return f"returned non-finite values ({_short(got)}): {non_finite}"
+        return f"returned non-finite values ({short(got)}): {non_finite}"
     if np.allclose(got, want, atol=atol, rtol=0):
         return None
     for wrong, why in mistakes:
-        candidate = _as_array(wrong)
+        candidate = as_array(wrong)
         if candidate.shape == got.shape and np.allclose(got, candidate, atol=atol, rtol=0):
-            return f"returned {_short(got)}, expected {_short(want)}: {why}"
+            return f"returned {short(got)}, expected {short(want)}: {why}"
     worst = float(np.max(np.abs(got - want)))
-    return f"returned {_short(got)}, expected {_short(want)} (largest difference {worst:.3g}, allowed {atol:g})"
+    return f"returned {short(got)}, expected {short(want)} (largest difference {worst:.3g}, allowed {atol:g})"
 
 
 def check_optimal_discriminator(fn) -> None:
@@ -126,9 +126,9 @@ def check_jsd(fn) -> None:
                 return (f"returned an array of shape {result.shape}: sum the integrand times dx "
                         "to get one number")
             try:
-                value = result if result is None else _as_array(result).reshape(())
+                value = result if result is None else as_array(result).reshape(())
             except (TypeError, ValueError):
-                return f"returned {_short(result)}, expected one number"
+                return f"returned {short(result)}, expected one number"
             return _diagnose(value, np.array(expected), mistakes, atol=1e-6,
                              non_finite="where a density is 0, 0 * log 0 must count as 0 "
                              "(use np.where, or sum only where the density is positive)")

@@ -60,7 +60,7 @@ def strict() -> bool:
     return os.environ.get(STRICT_ENV, "").strip() == "1"
 
 
-def _short(value) -> str:
+def short(value) -> str:
     """A one-line description of any value, for a report (never raises)."""
     try:
         if isinstance(value, torch.Tensor):
@@ -79,7 +79,7 @@ def _short(value) -> str:
     return text if len(text) <= 120 else f"a {type(value).__name__} ({text[:80]}...)"
 
 
-def _as_array(value):
+def as_array(value):
     if isinstance(value, torch.Tensor):
         return value.detach().cpu().double().numpy()
     return np.asarray(value, dtype=float)
@@ -103,20 +103,20 @@ def compare_values(result, expected, atol: float) -> str | None:
     if result is None:
         return "returned None: did you forget the `return` statement?"
     try:
-        got, want = _as_array(result), _as_array(expected)
+        got, want = as_array(result), as_array(expected)
     except (TypeError, ValueError):
         try:
             same = bool(result == expected)
         except Exception:  # an object whose == is not a plain yes or no
             same = False
-        return None if same else f"returned {_short(result)}, expected {_short(expected)}"
+        return None if same else f"returned {short(result)}, expected {short(expected)}"
     if got.shape != want.shape:
         return f"returned shape {tuple(got.shape)}, expected shape {tuple(want.shape)}"
     if not np.all(np.isfinite(got)):
-        return f"returned non-finite values ({_short(result)}): look for log(0) or division by zero"
+        return f"returned non-finite values ({short(result)}): look for log(0) or division by zero"
     if not np.allclose(got, want, atol=atol, rtol=0):
         worst = float(np.max(np.abs(got - want)))
-        return (f"returned {_short(result)}, expected {_short(expected)} "
+        return (f"returned {short(result)}, expected {short(expected)} "
                 f"(largest difference {worst:.3g}, allowed {atol:g})")
     return None
 
@@ -125,15 +125,15 @@ def run_check(name: str, fn: Callable, cases: list[Case]) -> CheckResult:
     """Run ``fn`` on every case, print a specific report, and return the result."""
     if not callable(fn):
         message = (f"{name}: pass your function itself, without parentheses "
-                   f"(check_x(my_function), not check_x(my_function(...))); got {_short(fn)}")
+                   f"(check_x(my_function), not check_x(my_function(...))); got {short(fn)}")
         print(message)
         if strict():
             raise AssertionError(message + " (strict mode)")
         return CheckResult(name, 0, len(cases), [message])
     messages, passed = [], 0
     for i, case in enumerate(cases, 1):
-        label = case.describe or ", ".join([_short(a) for a in case.args]
-                                           + [f"{k}={_short(v)}" for k, v in case.kwargs.items()])
+        label = case.describe or ", ".join([short(a) for a in case.args]
+                                           + [f"{k}={short(v)}" for k, v in case.kwargs.items()])
         try:  # fresh copies: an answer that works in place must not change the next case
             result = fn(*_fresh(case.args), **_fresh(case.kwargs))
         except NotImplementedError:
@@ -145,7 +145,7 @@ def run_check(name: str, fn: Callable, cases: list[Case]) -> CheckResult:
                 problem = (case.compare(result) if case.compare
                            else compare_values(result, case.expected, case.atol))
             except Exception as err:  # an answer of a shape or type no case foresaw
-                problem = (f"returned {_short(result)}, which could not be compared with the expected "
+                problem = (f"returned {short(result)}, which could not be compared with the expected "
                            f"answer ({type(err).__name__}: {err})")
         if problem is None:
             passed += 1

@@ -33,6 +33,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 # torch._dynamo) crashes the process (a native-library clash seen with torch
 # 2.14 and TensorFlow 2.21). Loading torch's side first avoids it.
 import torch._dynamo  # noqa: E402,F401
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out of the page
 
 import keras  # noqa: E402

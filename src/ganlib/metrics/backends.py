@@ -33,7 +33,7 @@ from pathlib import Path
 
 import torch
 
-from .features import OFFLINE_ALTERNATIVE, InceptionUnavailableError, _check_images
+from .features import OFFLINE_ALTERNATIVE, InceptionUnavailableError, validated_images
 from .score import Score
 
 BACKENDS = ("torchmetrics", "torchvision")
@@ -119,7 +119,7 @@ def as_uint8_rgb(images: torch.Tensor) -> torch.Tensor:
     The conversion torchmetrics applies with ``normalize=True`` ((x * 255).byte()
     of images in [0, 1]); the network then resizes to 299x299 itself.
     """
-    images = _check_images(images)
+    images = validated_images(images)
     if images.shape[1] not in (1, 3):
         raise ValueError(f"images must have 1 or 3 channels, got {images.shape[1]}")
     if images.is_floating_point():

@@ -28,7 +28,7 @@ class InceptionUnavailableError(RuntimeError):
     """Inception-v3's ImageNet weights could not be loaded (usually: no internet)."""
 
 
-def _check_images(images: torch.Tensor, what: str = "images") -> torch.Tensor:
+def validated_images(images: torch.Tensor, what: str = "images") -> torch.Tensor:
     if not isinstance(images, torch.Tensor):
         raise TypeError(f"{what} must be a torch.Tensor of shape (N, C, H, W), got {type(images).__name__}")
     if images.dim() == 3:  # (N, H, W): one channel
@@ -57,9 +57,9 @@ def batched(fn, images: torch.Tensor, batch_size: int = 500, device=None) -> tor
 def _classifier(classifier=None):
     if classifier is not None:
         return classifier
-    from ..classifier import _default_classifier  # loaded once, then reused
+    from ..classifier import default_classifier  # loaded once, then reused
 
-    return _default_classifier()
+    return default_classifier()
 
 
 def _digits(images) -> torch.Tensor:
@@ -143,7 +143,7 @@ def _inception_input(images: torch.Tensor) -> torch.Tensor:
 
 def inception_outputs(images: torch.Tensor, batch_size: int = 100, device=None):
     """(pool features (N, 2048), class probabilities (N, 1000)) from Inception-v3."""
-    images = _check_images(images)
+    images = validated_images(images)
     if device is None:
         from ..utils import device as best_device
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from ..classifier import CONFIDENT, _default_classifier, score_digits
+from ..classifier import CONFIDENT, default_classifier, score_digits
 from ..data import ImageData, load_mnist
 from ..latent import latent_sampler
 from .coverage import label_coverage_from_probs
@@ -70,7 +70,7 @@ def score_images(images: torch.Tensor, reference_features: torch.Tensor, labels=
     k = 3 nearest neighbours; digits covered and the confident share from the
     classifier's probabilities; label accuracy where ``labels`` were requested.
     """
-    classifier = classifier if classifier is not None else _default_classifier()
+    classifier = classifier if classifier is not None else default_classifier()
     feats = classifier_features(images, classifier)
     probs = classifier_probabilities(images, classifier)
     pr = precision_recall(reference_features, feats, k=3)
@@ -95,7 +95,7 @@ def score_images(images: torch.Tensor, reference_features: torch.Tensor, labels=
 def score_generator(generator: torch.nn.Module, n: int = N_SAMPLES, seed: int = 0, classifier=None,
                     reference_features: torch.Tensor | None = None) -> dict:
     """Sample ``n`` images from ``generator`` and score them against the test split."""
-    classifier = classifier if classifier is not None else _default_classifier()
+    classifier = classifier if classifier is not None else default_classifier()
     if reference_features is None:
         reference_features = classifier_features(reference_images().images, classifier)
     images, labels = sample_images(generator, n, seed)

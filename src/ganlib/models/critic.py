@@ -8,7 +8,6 @@ norm or no normalization at all, and return one unbounded score per image
 """
 from __future__ import annotations
 
-
 import torch
 from torch import nn
 

@@ -24,7 +24,6 @@ from ..utils import seed_everything
 from .common import hardware
 
 
-
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--epochs", type=int, default=8)
@@ -49,8 +48,8 @@ def main(argv=None) -> None:
     seconds = time.time() - start
     path = save_classifier(model)
     # Score the weights as shipped (fp16 rounded), not the float32 model in memory.
-    from ..classifier import _load_state
-    shipped = _load_state(path, None)
+    from ..classifier import load_classifier_weights
+    shipped = load_classifier_weights(path, None)
     accuracy = (predict_proba(test.images, shipped).argmax(1) == test.labels).double().mean().item()
     card = {
         "model": "DigitClassifier: conv16-pool-conv32-pool-fc64-fc10, "

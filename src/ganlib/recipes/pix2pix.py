@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import torch
 
+from ..data import TensorBatches
 from ..latent import ImageToImage
 from ..models.pix2pix import PatchDiscriminator, UNetGenerator, morphological_edges
-from ..data import TensorBatches
 from .common import TrainingConfig, main
 
 L1_WEIGHT = 100.0

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from .. import pretrained
-from ..classifier import CONFIDENT, _default_classifier
+from ..classifier import CONFIDENT, default_classifier
 from ..metrics.features import classifier_features
 from ..metrics.scoring import N_SAMPLES, reference_images, sample_images, score_images, yardstick_images
 
@@ -62,7 +62,7 @@ def score_generators(names=None, n_samples: int = REFERENCE_SIZE, seed: int = 0,
     """
     if not 10 <= n_samples <= REFERENCE_SIZE:
         raise ValueError(f"n_samples must lie between 10 and {REFERENCE_SIZE} (the real yardstick's size)")
-    classifier = classifier if classifier is not None else _default_classifier()
+    classifier = classifier if classifier is not None else default_classifier()
     ref_features = classifier_features(reference_images().images, classifier)
     rows, notes = [], []
     real = score_images(yardstick_images().images[:n_samples], ref_features, classifier=classifier, seed=seed)
@@ -123,7 +123,8 @@ def markdown_table(rows, notes=(), n_samples: int = REFERENCE_SIZE, seed: int = 
         f"Every row: {n_samples:,} images (generators: noise seed {seed}; a conditional generator "
         "is asked for each digit equally often), compared with all 10,000 images of MNIST's test "
         "split, which no generator and not the classifier trained on; the real row is 5,000 images "
-        "of the training split that the classifier never trained on (its validation slice). FID, KID and IS are computed in the feature space of ganlib's MNIST "
+        "of the training split that the classifier never trained on (its validation slice). "
+        "FID, KID and IS are computed in the feature space of ganlib's MNIST "
         "classifier (*MNIST-classifier* scores: comparable with each other, not with Inception "
         "FID/IS in papers). Precision and recall: k-NN manifolds, k = 3. Digits covered: digits "
         f"that make at least 5 % of the samples the classifier is sure of (top probability ≥ {CONFIDENT}); "
