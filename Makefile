@@ -1,6 +1,6 @@
 # Two commands for a fresh machine (Python 3.11):
-#   make book   build the HTML book under _build/html (executes every notebook)
-#   make test   run every test: unit tests and every notebook through nbval
+#   make test   run every test: unit tests and every notebook, executed (quick profile)
+#   make book   build the HTML book under _build/html (reuses make test's executed notebooks)
 # Both create .venv and install requirements.txt when it is missing.
 # Offline, point GANLIB_DATA at a folder holding MNIST/raw/.
 PYTHON ?= python3.11
@@ -8,7 +8,7 @@ VENV ?= .venv
 PROFILE ?= quick
 BIN := $(VENV)/bin
 
-.PHONY: book test venv student nbgrader clean
+.PHONY: book test smoke-full full-times venv student nbgrader clean
 
 $(BIN)/.installed: requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -19,14 +19,35 @@ $(BIN)/.installed: requirements.txt pyproject.toml
 
 venv: $(BIN)/.installed
 
+# Every notebook is executed once (conftest.py): make book reuses these outputs.
 test: venv
 	$(BIN)/ruff check src tests benchmarks conftest.py
 	GANLIB_PROFILE=quick GANLIB_STRICT_CHECKS=1 MPLBACKEND=Agg \
-	  $(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax -q
+	  $(BIN)/python -m pytest -n 2 --dist loadfile -q --executed _build/executed/quick
 
+# Outputs come from make test's run when its profile and ganlib match; the rest is executed.
 book: venv
+	GANLIB_PROFILE=$(PROFILE) $(BIN)/python -m ganlib.bookcache --profile $(PROFILE) --executed _build/executed/$(PROFILE)
 	GANLIB_PROFILE=$(PROFILE) GANLIB_STRICT_CHECKS=1 PATH="$(abspath $(BIN)):$$PATH" \
 	  $(BIN)/jupyter-book build . --warningiserror --keep-going
+
+# Every notebook in the full profile (full widths, all the data, full sample counts) with
+# training capped at $(MAX_STEPS) steps: proves the full-only branches run. Expectations that
+# need real training report instead of raising; exercise checks and asserts stay strict.
+MAX_STEPS ?= 2
+smoke-full: venv
+	GANLIB_PROFILE=full GANLIB_MAX_STEPS=$(MAX_STEPS) GANLIB_STRICT_CHECKS=1 GANLIB_STRICT_EXPECT=0 \
+	  OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 -q notebooks $(SMOKE_ARGS)
+
+# Each notebook's full-profile time on this machine: a capped full run that times its
+# training steps (benchmarks/full_profile_times.json), then the table on book/instructors.md.
+full-times: venv
+	rm -f benchmarks/full_profile_steps.jsonl
+	GANLIB_PROFILE=full GANLIB_MAX_STEPS=12 GANLIB_STRICT_CHECKS=1 GANLIB_STRICT_EXPECT=0 \
+	  GANLIB_TIMINGS=$(abspath benchmarks/full_profile_steps.jsonl) OMP_NUM_THREADS=1 \
+	  $(BIN)/python -m pytest -n 2 -q notebooks
+	$(BIN)/python -m ganlib.timings measure benchmarks/full_profile_steps.jsonl
+	$(BIN)/python -m ganlib.timings
 
 student: venv
 	$(BIN)/python -m ganlib.student notebooks --out student

@@ -1,9 +1,86 @@
-"""pytest settings shared by the unit tests and the nbval notebook runs.
+"""pytest settings shared by the unit tests and the notebook runs.
 
-Environment set here is inherited by the notebook kernels nbval starts.
+Every chapter notebook is a test: pytest executes it top to bottom with nbclient.
+
+A cell that raises (a failed assert, a failed strict check) fails the test,
+which shows that cell's source and traceback. The run profile and the
+strictness come from the environment (``make test``: quick and strict;
+``make smoke-full``: full, training capped by ``GANLIB_MAX_STEPS``).
+
+``--executed DIR`` writes each executed notebook to ``DIR/<name>.ipynb``:
+the book build takes its outputs from there instead of executing the
+notebooks a second time (``python -m ganlib.bookcache``).
 """
-import os
+from __future__ import annotations
 
-os.environ.setdefault("GANLIB_PROFILE", "quick")
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("GANLIB_PROFILE", "quick")  # inherited by the notebooks' kernels
 os.environ.setdefault("GANLIB_STRICT_CHECKS", "1")
-os.environ.setdefault("MPLBACKEND", "Agg")
+os.environ.setdefault("MPLBACKEND", "Agg")  # unit tests only: kernels get the inline backend
+
+CELL_TIMEOUT = 600  # seconds, as _config.yml gives the book build
+
+
+def pytest_addoption(parser):
+    parser.addoption("--executed", default=None, metavar="DIR",
+                     help="write each executed notebook to DIR (reused by the book build)")
+
+
+def pytest_collect_file(file_path: Path, parent):
+    if parent.config.getoption("nbval", False) or parent.config.getoption("nbval_lax", False):
+        return None  # pytest --nbval(-lax) collects the notebooks its own way
+    if (file_path.suffix == ".ipynb" and file_path.parent.name == "notebooks"
+            and ".ipynb_checkpoints" not in file_path.parts):
+        return NotebookFile.from_parent(parent, path=file_path)
+    return None
+
+
+class NotebookFile(pytest.File):
+    def collect(self):
+        yield NotebookItem.from_parent(self, name="executes")
+
+
+class NotebookItem(pytest.Item):
+    def runtest(self):
+        import nbformat
+        from nbclient import NotebookClient
+
+        nb = nbformat.read(self.path, as_version=4)
+        env = dict(os.environ, GANLIB_NOTEBOOK=self.path.stem)
+        env.pop("MPLBACKEND", None)  # the kernel's inline backend, so figures land in the outputs
+        client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3", allow_errors=False,
+                                record_timing=False,  # cell metadata unchanged: the book cache matches it
+                                resources={"metadata": {"path": str(self.path.parent)}})
+        from ganlib.bookcache import STAMP_KEY, build_stamp
+
+        stamp = build_stamp()  # what these outputs depend on
+        start = time.perf_counter()
+        client.execute(env=env)
+        seconds = time.perf_counter() - start
+        if os.environ.get("GANLIB_TIMINGS"):  # the whole notebook's time, beside its runs' (StepTimes)
+            with open(os.environ["GANLIB_TIMINGS"], "a") as f:
+                f.write(json.dumps({"notebook": self.path.stem, "notebook_seconds": round(seconds, 2)}) + "\n")
+        out = self.config.getoption("executed")
+        if out:
+            nb.metadata[STAMP_KEY] = stamp
+            target = Path(out) / self.path.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_suffix(".partial")
+            nbformat.write(nb, partial)
+            partial.replace(target)  # never a half-written notebook
+
+    def repr_failure(self, excinfo):
+        from nbclient.exceptions import CellExecutionError
+
+        if isinstance(excinfo.value, CellExecutionError):
+            return f"{self.path.name}: a cell raised\n{excinfo.value}"
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return self.path, None, f"notebook {self.path.name}"

@@ -9,7 +9,7 @@ Chapter 4 reads this module in three parts:
   ``g_step``; then it hands the step to the callbacks;
 - callbacks (:class:`Snapshots`, :class:`Checkpoint`, :class:`EMA`,
   :class:`TimeBudget`, :class:`EarlyStop`, :class:`PrintLog`,
-  :class:`AfterDStep`, :class:`MaxSteps`): everything else, each behind the
+  :class:`AfterDStep`, :class:`MaxSteps`, :class:`StepTimes`): everything else, each behind the
   same small interface (:class:`Callback`).
 
 Losses, optimizers, penalties and the way latent inputs are drawn come in as
@@ -35,6 +35,8 @@ from .losses import d_loss_minimax, g_loss_nonsaturating
 
 RECORD_KEYS = ("step", "epoch", "loss_D", "loss_G", "D(x)", "D(G(z))")
 MAX_STEPS_ENV = "GANLIB_MAX_STEPS"
+TIMINGS_ENV = "GANLIB_TIMINGS"     # a JSON-lines file: StepTimes appends every run's seconds per step
+NOTEBOOK_ENV = "GANLIB_NOTEBOOK"   # set by the notebook runner: which notebook a timed run belongs to
 FLUSH_EVERY = 50  # steps between reading the recorded numbers back from the device
 
 
@@ -336,6 +338,62 @@ class MaxSteps(Callback):
         except ValueError:
             raise ValueError(f"{MAX_STEPS_ENV}={raw!r}: set it to a positive whole number of steps, "
                              "or unset it to train for the full number of epochs") from None
+
+
+def max_steps() -> int | None:
+    """The step cap that ``GANLIB_MAX_STEPS`` sets on every training run, or None when unset."""
+    cap = MaxSteps.from_env()
+    return None if cap is None else cap.steps
+
+
+def capped_steps(steps: int) -> int:
+    """``steps``, or the ``GANLIB_MAX_STEPS`` cap when that is smaller.
+
+    For a notebook's own training loop (``train_gan`` caps itself):
+    ``for step in trange(capped_steps(STEPS))``. Unset, it returns ``steps``.
+    """
+    cap = max_steps()
+    return steps if cap is None else min(steps, cap)
+
+
+class StepTimes(Callback):
+    """Append this run's size and seconds per step to the JSON-lines file ``path``.
+
+    ``GANLIB_TIMINGS=path`` adds one to every run: the capped full-profile run
+    writes what ``python -m ganlib.timings`` turns into each chapter's full time.
+    The first step (warm-up) is not timed; the others are averaged (with
+    ``n_critic`` > 1 only some steps include a generator step: time ten or more).
+    """
+
+    order = 10  # after the other callbacks, so their work counts in a step's time
+
+    def __init__(self, path):
+        self.path = Path(path)
+
+    def on_train_begin(self, run):
+        self.first, self.times, self.last = run.step, [], None
+
+    def on_step_end(self, run):
+        now = time.perf_counter()
+        if self.last is not None:
+            self.times.append(now - self.last)
+        self.last = now
+
+    def on_train_end(self, run):
+        import json
+
+        record = {"notebook": os.environ.get(NOTEBOOK_ENV, ""), "generator": type(run.generator).__name__,
+                  "discriminator": type(run.discriminator).__name__, "steps_per_epoch": run.steps_per_epoch,
+                  "epochs": run.epochs, "first_step": self.first, "steps_done": run.step - self.first,
+                  "timed_steps": len(self.times),
+                  "seconds_per_step": float(np.mean(self.times)) if self.times else None}
+        with open(self.path, "a") as f:
+            f.write(json.dumps(record) + "\n")
+
+    @classmethod
+    def from_env(cls):
+        path = os.environ.get(TIMINGS_ENV, "").strip()
+        return cls(path) if path else None
 
 
 class EarlyStop(Callback):
@@ -648,9 +706,7 @@ def train_gan(generator: torch.nn.Module, discriminator: torch.nn.Module, data, 
         callbacks.append(Checkpoint(checkpoint))
     if not any(isinstance(cb, Snapshots) for cb in callbacks):
         callbacks.append(Snapshots())
-    cap = MaxSteps.from_env()
-    if cap is not None:
-        callbacks.append(cap)
+    callbacks += [cb for cb in (MaxSteps.from_env(), StepTimes.from_env()) if cb is not None]
     callbacks.sort(key=lambda cb: getattr(cb, "order", 0))  # stable: Checkpoint first
 
     run = TrainingRun(generator, discriminator, opt_g, opt_d, d_loss, g_loss, penalty, g_extra_loss, n_critic, sampler,
