@@ -3,12 +3,19 @@
 Only this package imports TensorFlow: ``import ganlib`` stays fast and works
 where TensorFlow is absent; ``import ganlib.keras`` loads it.
 
-- :class:`GAN`: a ``keras.Model`` whose ``train_step`` runs one discriminator
-  step and one generator step (non-saturating loss on logits by default), so
-  ``model.fit(dataset)`` trains a GAN with Keras's progress bar.
+- :class:`GAN`: a ``keras.Model`` whose ``train_step`` runs ``n_critic``
+  discriminator steps and one generator step (non-saturating loss on logits by
+  default, any loss and penalty of :mod:`ganlib.keras.losses`), so
+  ``model.fit(dataset)`` trains a GAN with Keras's progress bar; ``conditional=True``
+  is the one conditional path (``ConditionalGAN``, chapter 6).
 - :class:`GanMonitor`: a callback that fills a ``ganlib.History`` (per-step
   losses, D(x), D(G(z)), fixed-noise snapshots), so ``ganlib.plot_history``
   and ``ganlib.plot_snapshots`` draw Keras runs exactly like PyTorch runs.
+- :class:`MaxSteps`: stops ``fit`` after N batches; ``GAN.fit`` adds one when
+  ``GANLIB_MAX_STEPS=N`` is set, as ``ganlib.train_gan`` does.
+- the losses of ``ganlib.losses`` under the same names (``d_loss_minimax``,
+  ``g_loss_nonsaturating``, ``d_loss_wasserstein``, ``gp_penalty``, ...), and
+  ``split_batch``, the very function ``ganlib.train`` splits batches with.
 - :func:`mnist_dataset`: a shuffled ``tf.data.Dataset`` from ``ganlib.load_mnist``.
 - :func:`mlp_generator`, :func:`mlp_discriminator`: chapter 4's MLP GAN in Keras.
 - :func:`generate`, :func:`to_torch_images`: samples as NHWC NumPy, and the
@@ -45,5 +52,11 @@ if keras.backend.backend() != "tensorflow":
         f"{keras.backend.backend()!r}: set KERAS_BACKEND=tensorflow before importing keras.")
 
 from .data import generate, mnist_dataset, to_numpy_images, to_torch_images  # noqa: E402,F401
-from .gan import GAN, GanMonitor, d_loss_minimax, g_loss_nonsaturating, g_loss_saturating  # noqa: E402,F401
+from .gan import GAN, GanMonitor, MaxSteps, split_batch  # noqa: E402,F401
+from . import losses  # noqa: E402,F401
+from .losses import (d_loss_hinge, d_loss_minimax, d_loss_wasserstein, g_loss_hinge,  # noqa: E402,F401
+                     g_loss_nonsaturating, g_loss_saturating, g_loss_wasserstein, gp_penalty,
+                     gradient_norms, gradient_penalty, r1_penalty, random_interpolates)
+from .conditional import ConditionalGAN  # noqa: E402,F401
+from .wgan import WGANGP, mlp_critic  # noqa: E402,F401
 from .mlp import mlp_discriminator, mlp_generator  # noqa: E402,F401

@@ -3,8 +3,8 @@
 The same networks as ``ganlib.models.ConditionalGenerator`` and
 ``ConditionalDiscriminator`` (MLPs; the label enters through a learned
 ``Embedding`` or a fixed one-hot code, concatenated at the input), and
-:class:`ConditionalGAN`, chapter 4's ``GAN`` whose ``train_step`` reads
-``(images, labels)`` batches and gives every network call its labels.
+:class:`ConditionalGAN`, chapter 4's ``GAN`` with ``conditional=True``: its
+``train_step`` reads ``(images, labels)`` batches and gives every network call its labels.
 """
 from __future__ import annotations
 
@@ -81,31 +81,21 @@ def conditional_discriminator(n_classes: int = 10, label_mode: str = "embedding"
 
 
 class ConditionalGAN(GAN):
-    """Chapter 4's ``GAN`` made conditional: ``fit`` takes ``(images, labels)`` batches.
+    """Chapter 4's ``GAN`` with ``conditional=True``: ``fit`` takes ``(images, labels)`` batches.
 
-    ``train_step`` unpacks the labels, runs the discriminator step on
-    ``D([x, y])`` and ``D([G([z, y]), y])``, then the generator step asks for
-    the same labels: G must make digits that D accepts *as that class*.
+    Nothing in the training step is new: ``GAN.train_step`` splits each batch,
+    and with ``conditional=True`` it gives the labels to every call,
+    ``D([x, y])``, ``D([G([z, y]), y])`` and ``G([z, y])``, so G must make digits
+    that D accepts *as that class*. This class adds ``n_classes`` and
+    :meth:`generate_digits`.
     """
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model, latent_dim: int,
                  n_classes: int = 10, **kwargs):
-        kwargs.pop("conditional", None)
+        if kwargs.pop("conditional", True) is not True:
+            raise ValueError("a ConditionalGAN is conditional: use GAN for an unconditional model")
         super().__init__(generator, discriminator, latent_dim, conditional=True, **kwargs)
         self.n_classes = int(n_classes)
-
-    def train_step(self, data):
-        if not isinstance(data, (tuple, list)) or len(data) < 2:
-            raise ValueError("ConditionalGAN.fit needs (images, labels) batches: "
-                             "mnist_dataset(data, batch_size, with_labels=True)")
-        real, labels = data[0], tf.cast(tf.reshape(data[1], [-1]), "int32")
-        stats = self.d_step(real, labels)
-        stats.update(self.g_step(tf.shape(real)[0], labels))
-        return self.record(stats)
-
-    def call(self, inputs, training=False):
-        """``gan([z, y])`` is ``generator([z, y])``."""
-        return self.generator(inputs, training=training)
 
     def generate_digits(self, digits, noise) -> np.ndarray:
         """Images (NHWC NumPy) of the requested ``digits`` (one per noise vector)."""

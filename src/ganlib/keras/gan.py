@@ -1,18 +1,25 @@
-"""A GAN as a ``keras.Model`` with its own ``train_step``, and a callback that
-records the run as a ``ganlib.History``.
+"""A GAN as a ``keras.Model`` with its own ``train_step``, a callback that
+records the run as a ``ganlib.History``, and one that caps the run's steps.
+
+The Keras counterpart of ``ganlib.train``, under the same names where the two
+sides do the same thing: the losses of :mod:`ganlib.keras.losses`, the history
+keys ``ganlib.train.RECORD_KEYS`` (``loss_D``, ``loss_G``, ``D(x)``, ``D(G(z))``
+are also the names of ``fit``'s metrics), :func:`split_batch` and :class:`MaxSteps`.
 
 ``GAN.train_step`` is split into small methods so later chapters change one
 piece and keep the rest:
 
-- ``unpack(data)``                      -> (real images, labels or None)
+- ``split_batch(data)``                 -> (real images, labels or None), as in ``train_gan``
+- ``check_labels(labels)``              -> the labels G and D see (None unless conditional)
 - ``sample_noise(batch_size)``          -> latent vectors
 - ``generator_inputs(z, labels)``       -> what G is called on (``[z, y]`` if conditional)
 - ``discriminator_inputs(x, labels)``   -> what D is called on
-- ``d_step(real, labels)``              -> dict of D's statistics (override for n_critic, penalties)
-- ``g_step(batch_size, labels)``        -> dict with ``g_loss``
+- ``d_step(real, labels)``              -> dict of D's statistics (loss, penalty, scores)
+- ``g_step(batch_size, labels)``        -> dict with ``loss_G``
 
-Losses are functions of logits, like ``ganlib.losses``:
-``d_loss_fn(real_logits, fake_logits)`` and ``g_loss_fn(fake_logits)``.
+Losses are functions of logits (or raw critic scores), like ``ganlib.losses``:
+``d_loss(real_out, fake_out)``, ``g_loss(fake_out)``, and an optional
+``penalty(critic_fn, real, fake)`` added to D's loss.
 """
 from __future__ import annotations
 
@@ -20,34 +27,27 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ..train import History
+from ..train import MAX_STEPS_ENV, RECORD_KEYS, History, split_batch
+from ..train import MaxSteps as _TorchMaxSteps
 from .data import generate, to_torch_images
+from .losses import d_loss_minimax, g_loss_nonsaturating
 
+# split_batch is ganlib.train's own function (plain Python on a tuple, so it
+# splits TensorFlow batches as it splits torch ones): one function, both sides.
+__all__ = ["GAN", "GanMonitor", "MaxSteps", "split_batch"]
 
-def d_loss_minimax(real_logits, fake_logits):
-    """-(E[log D(x)] + E[log(1 - D(G(z)))]) on logits (binary cross-entropy, real=1, fake=0)."""
-    return tf.reduce_mean(tf.nn.softplus(-real_logits)) + tf.reduce_mean(tf.nn.softplus(fake_logits))
-
-
-def g_loss_nonsaturating(fake_logits):
-    """-E[log D(G(z))] on logits: the generator loss used in practice."""
-    return tf.reduce_mean(tf.nn.softplus(-fake_logits))
-
-
-def g_loss_saturating(fake_logits):
-    """E[log(1 - D(G(z)))] on logits: the generator's side of the original minimax game."""
-    return -tf.reduce_mean(tf.nn.softplus(fake_logits))
+STEP_KEYS = RECORD_KEYS[2:]  # loss_D, loss_G, D(x), D(G(z)): one value per step
 
 
 class GAN(keras.Model):
     """Generator + discriminator trained by ``fit`` with alternating steps.
 
-    Each ``train_step`` (one batch): a discriminator step on real and generated
-    images, then a generator step on fresh noise. Separate optimizers; the
-    metrics ``d_loss``, ``g_loss``, ``d_real`` (mean D(x)) and ``d_fake``
-    (mean D(G(z))) appear in Keras's progress bar and ``fit``'s history. With
-    ``scores="raw"`` (Wasserstein critics) ``d_real``/``d_fake`` are mean raw
-    scores instead of probabilities.
+    Each ``train_step`` (one batch): ``n_critic`` discriminator steps on the real
+    batch and fresh fakes, then a generator step on fresh noise. Separate
+    optimizers; the metrics ``loss_D``, ``loss_G``, ``D(x)`` and ``D(G(z))`` (the
+    keys of a ``ganlib.History``) appear in Keras's progress bar and ``fit``'s
+    history. With ``scores="raw"`` (Wasserstein critics) ``D(x)``/``D(G(z))`` are
+    mean raw scores instead of probabilities.
 
     Example::
 
@@ -58,65 +58,89 @@ class GAN(keras.Model):
                 callbacks=[GanMonitor(ganlib.fixed_noise(64, 100))])
 
     Conditional GANs: ``conditional=True`` reads ``(images, labels)`` batches
-    and calls ``G([z, y])`` and ``D([x, y])``.
+    and calls ``G([z, y])`` and ``D([x, y])`` (``ConditionalGAN`` sets it).
+    ``n_critic`` critic steps per batch all use that batch's real images (the
+    PyTorch ``train_gan`` instead takes one batch per critic step; both are common).
+    When ``GANLIB_MAX_STEPS`` is set, ``fit`` stops after that many batches (:class:`MaxSteps`).
     """
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model, latent_dim: int, *,
-                 conditional: bool = False, scores: str = "probability", seed: int | None = None,
-                 **kwargs):
+                 conditional: bool = False, scores: str = "probability", n_critic: int = 1,
+                 seed: int | None = None, **kwargs):
         super().__init__(**kwargs)
         if scores not in ("probability", "raw"):
             raise ValueError("scores must be 'probability' (sigmoid of logits) or 'raw' (critic scores)")
-        if latent_dim < 1:
-            raise ValueError(f"latent_dim must be a positive integer, got {latent_dim}")
+        if not isinstance(latent_dim, (int, np.integer)) or latent_dim < 1:
+            raise ValueError(f"latent_dim must be a positive integer, got {latent_dim!r}")
+        if not isinstance(n_critic, (int, np.integer)) or isinstance(n_critic, bool) or n_critic < 1:
+            raise ValueError(f"n_critic must be a whole number of at least 1, got {n_critic!r}")
+        if not isinstance(conditional, bool):
+            raise TypeError(f"conditional must be True or False, got {conditional!r}")
         self.generator = generator
         self.discriminator = discriminator
         self.latent_dim = int(latent_dim)
         self.conditional = conditional
         self.scores = scores
+        self.n_critic = int(n_critic)
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
-        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
-        self.d_real_tracker = keras.metrics.Mean(name="d_real")
-        self.d_fake_tracker = keras.metrics.Mean(name="d_fake")
+        # One Mean per history key: Keras shows them and resets them every epoch.
+        self.trackers = {key: keras.metrics.Mean(name=key) for key in STEP_KEYS}
+        self.penalty_tracker = keras.metrics.Mean(name="penalty")  # shown when compiled with a penalty
         # This step's values (not epoch means), read by GanMonitor for per-step curves.
-        self.step_values = {k: tf.Variable(0.0, trainable=False, name=f"last_{k}")
-                            for k in ("d_loss", "g_loss", "d_real", "d_fake")}
+        self.step_values = {key: tf.Variable(0.0, trainable=False, name=f"last_{key}")
+                            for key in STEP_KEYS}
+        self.penalty = None
 
-    def compile(self, g_optimizer, d_optimizer, d_loss_fn=d_loss_minimax,
-                g_loss_fn=g_loss_nonsaturating, **kwargs):
-        """Set both optimizers and the two losses (defaults: minimax D, non-saturating G)."""
+    def compile(self, g_optimizer, d_optimizer, d_loss=d_loss_minimax, g_loss=g_loss_nonsaturating,
+                penalty=None, **kwargs):
+        """Set both optimizers, the two losses (defaults: minimax D, non-saturating G)
+        and an optional ``penalty(critic_fn, real, fake)`` added to D's loss, as in
+        ``ganlib.train_gan(d_loss=..., g_loss=..., penalty=...)``."""
+        for old, new in (("d_loss_fn", "d_loss"), ("g_loss_fn", "g_loss")):
+            if old in kwargs:
+                raise TypeError(f"compile() takes {new}=..., the name ganlib.train_gan uses, not {old}=...")
         super().compile(**kwargs)
         if g_optimizer is d_optimizer:
             raise ValueError("give G and D separate optimizer objects: each keeps its own state")
+        for name, fn in (("d_loss", d_loss), ("g_loss", g_loss)):
+            if not callable(fn):
+                raise TypeError(f"{name} must be a function of the discriminator's outputs, got {fn!r}")
+        if penalty is not None and not callable(penalty):
+            raise TypeError(f"penalty must be a function penalty(critic_fn, real, fake), e.g. "
+                            f"gk.gp_penalty(10.0), got {penalty!r}")
         self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
-        self.d_loss_fn, self.g_loss_fn = d_loss_fn, g_loss_fn
+        self.d_loss, self.g_loss, self.penalty = d_loss, g_loss, penalty
 
-    def fit(self, *args, **kwargs):
+    def fit(self, *args, callbacks=None, **kwargs):
+        """``keras.Model.fit``; with ``GANLIB_MAX_STEPS`` set it adds a :class:`MaxSteps`."""
         # tf.data datasets shuffle themselves (mnist_dataset does); Keras warns if asked again.
         kwargs.setdefault("shuffle", False)
-        return super().fit(*args, **kwargs)
+        callbacks = list(callbacks or [])
+        cap = MaxSteps.from_env()
+        if cap is not None and not any(isinstance(cb, MaxSteps) for cb in callbacks):
+            callbacks.append(cap)
+        return super().fit(*args, callbacks=callbacks, **kwargs)
 
     @property
     def metrics(self):
         # Listed here so Keras resets them at the start of every epoch.
-        return [self.d_loss_tracker, self.g_loss_tracker, self.d_real_tracker, self.d_fake_tracker]
+        return list(self.trackers.values()) + ([self.penalty_tracker] if self.penalty is not None else [])
 
-    def call(self, z, training=False):
-        """Calling the GAN generates: ``gan(z)`` is ``generator(z)``."""
-        return self.generator(z, training=training)
+    def call(self, inputs, training=False):
+        """Calling the GAN generates: ``gan(z)`` is ``generator(z)`` (``gan([z, y])`` if conditional)."""
+        return self.generator(inputs, training=training)
 
     # --- the pieces of one training step -------------------------------------
 
-    def unpack(self, data):
-        if isinstance(data, (tuple, list)):
-            real, labels = data[0], (data[1] if len(data) > 1 else None)
-        else:
-            real, labels = data, None
-        if self.conditional and labels is None:
-            raise ValueError("conditional=True needs (images, labels) batches: "
+    def check_labels(self, labels):
+        """The labels G and D are given: None for an unconditional GAN (a batch's
+        labels are ignored), (N,) int32 class ids for a conditional one."""
+        if not self.conditional:
+            return None
+        if labels is None:
+            raise ValueError(f"{type(self).__name__} is conditional and needs (images, labels) batches: "
                              "mnist_dataset(data, batch_size, with_labels=True)")
-        return real, (labels if self.conditional else None)
+        return tf.cast(tf.reshape(labels, [-1]), "int32")
 
     def sample_noise(self, batch_size):
         return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
@@ -127,98 +151,169 @@ class GAN(keras.Model):
     def discriminator_inputs(self, x, labels):
         return x if labels is None else [x, labels]
 
-    def score(self, logits):
-        return tf.reduce_mean(tf.sigmoid(logits) if self.scores == "probability" else logits)
+    def score(self, outputs):
+        return tf.reduce_mean(tf.sigmoid(outputs) if self.scores == "probability" else outputs)
 
     def d_step(self, real, labels):
         """One discriminator update: raise D on real images, lower it on generated ones."""
         z = self.sample_noise(tf.shape(real)[0])
-        fake = self.generator(self.generator_inputs(z, labels), training=True)
+        fake = self.generator(self.generator_inputs(z, labels), training=True)  # outside the tape: no grad to G
+
+        def critic(x):  # D with this batch's labels bound, as the penalty needs it
+            return self.discriminator(self.discriminator_inputs(x, labels), training=True)
+
         with tf.GradientTape() as tape:
-            real_logits = self.discriminator(self.discriminator_inputs(real, labels), training=True)
-            fake_logits = self.discriminator(self.discriminator_inputs(fake, labels), training=True)
-            d_loss = self.d_loss_fn(real_logits, fake_logits)
-        grads = tape.gradient(d_loss, self.discriminator.trainable_weights)
+            real_out, fake_out = critic(real), critic(fake)
+            loss = self.d_loss(real_out, fake_out)
+            stats = {}
+            if self.penalty is not None:
+                stats["penalty"] = self.penalty(critic, real, fake)
+                loss = loss + stats["penalty"]
+        grads = tape.gradient(loss, self.discriminator.trainable_weights)
         self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_weights))
-        return {"d_loss": d_loss, "d_real": self.score(real_logits), "d_fake": self.score(fake_logits)}
+        return {"loss_D": loss, "D(x)": self.score(real_out), "D(G(z))": self.score(fake_out), **stats}
 
     def g_step(self, batch_size, labels):
         """One generator update on fresh noise: make D call the fakes real."""
         z = self.sample_noise(batch_size)
         with tf.GradientTape() as tape:
             fake = self.generator(self.generator_inputs(z, labels), training=True)
-            fake_logits = self.discriminator(self.discriminator_inputs(fake, labels), training=True)
-            g_loss = self.g_loss_fn(fake_logits)
-        grads = tape.gradient(g_loss, self.generator.trainable_weights)
+            fake_out = self.discriminator(self.discriminator_inputs(fake, labels), training=True)
+            loss = self.g_loss(fake_out)
+        grads = tape.gradient(loss, self.generator.trainable_weights)
         self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_weights))
-        return {"g_loss": g_loss}
+        return {"loss_G": loss}
 
     def train_step(self, data):
-        real, labels = self.unpack(data)
-        stats = self.d_step(real, labels)
+        real, labels = split_batch(data)
+        labels = self.check_labels(labels)
+        for _ in range(self.n_critic):  # a Python loop: unrolled once when traced
+            stats = self.d_step(real, labels)
         stats.update(self.g_step(tf.shape(real)[0], labels))
         return self.record(stats)
 
     def record(self, stats):
         """Update the epoch-mean metrics and this step's values; return the progress-bar dict."""
-        trackers = {"d_loss": self.d_loss_tracker, "g_loss": self.g_loss_tracker,
-                    "d_real": self.d_real_tracker, "d_fake": self.d_fake_tracker}
-        for key, tracker in trackers.items():
-            if key in stats:
-                value = tf.cast(stats[key], "float32")
-                tracker.update_state(value)
+        trackers = {m.name: m for m in self.metrics}
+        for key, value in stats.items():
+            value = tf.cast(value, "float32")
+            if key in self.step_values:
                 self.step_values[key].assign(value)
+            if key in trackers:
+                trackers[key].update_state(value)
         return {m.name: m.result() for m in self.metrics}
+
+
+class MaxSteps(keras.callbacks.Callback):
+    """Stop ``fit`` after ``steps`` batches (``GANLIB_MAX_STEPS`` adds one to every
+    ``GAN.fit``): the Keras counterpart of ``ganlib.train.MaxSteps``.
+
+    Used to execute every full-profile branch in CI with full-size data and
+    networks but only a few steps of training. Steps are counted in this ``fit``
+    call; the epoch in progress ends at once (its ``on_epoch_end`` still runs).
+    """
+
+    def __init__(self, steps: int):
+        super().__init__()
+        self.steps = _TorchMaxSteps(steps).steps  # the same validation as the PyTorch side
+        self.stopped = False
+
+    @classmethod
+    def from_env(cls) -> "MaxSteps | None":
+        """A ``MaxSteps`` from ``GANLIB_MAX_STEPS`` (None when unset); a clear error when malformed."""
+        cap = _TorchMaxSteps.from_env()  # one parser, one error message, for both sides
+        return None if cap is None else cls(cap.steps)
+
+    @classmethod
+    def capped(cls, steps: int) -> int:
+        """How many steps a run planned for ``steps`` makes under ``GANLIB_MAX_STEPS``."""
+        cap = cls.from_env()
+        return steps if cap is None else min(steps, cap.steps)
+
+    def on_train_begin(self, logs=None):
+        self.done, self.epoch_start, self.stopped = 0, 0, False
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch_start = self.done
+
+    def on_train_batch_end(self, batch, logs=None):
+        # ``batch`` is the index of the last batch run (several with steps_per_execution).
+        self.done = self.epoch_start + batch + 1
+        if self.done >= self.steps:
+            self.model.stop_training = True
+            self.stopped = True
+
+    def on_train_end(self, logs=None):
+        planned = (self.params or {}).get("steps")
+        epochs = (self.params or {}).get("epochs")
+        if self.stopped and not (planned and epochs and self.done >= planned * epochs):
+            print(f"Stopped early: capped at {self.steps} steps ({MAX_STEPS_ENV}).")
+
+    def __repr__(self) -> str:
+        return f"MaxSteps({self.steps})"
 
 
 class GanMonitor(keras.callbacks.Callback):
     """Record a Keras GAN run as a ``ganlib.History``.
 
     After every batch it appends that step's ``loss_D``, ``loss_G``, ``D(x)``,
-    ``D(G(z))``; every ``snapshot_every`` epochs it generates from the fixed
+    ``D(G(z))`` (``ganlib.train.RECORD_KEYS``); at the start, every
+    ``snapshot_every`` epochs and at the end it generates from the fixed
     ``noise`` (a torch tensor or array; pass ``ganlib.fixed_noise(64, 100)`` to
-    show the same latent vectors as a PyTorch run). Afterwards
-    ``monitor.history.plot()`` and ``ganlib.plot_snapshots(monitor.history)``
-    draw it like any ganlib run. The monitor keeps its history across ``fit`` calls.
+    show the same latent vectors as a PyTorch run), with ``labels`` for a
+    conditional GAN. Afterwards ``monitor.history.plot()`` and
+    ``ganlib.plot_snapshots(monitor.history)`` draw it like any ganlib run. The
+    monitor keeps its history across ``fit`` calls.
     """
 
     def __init__(self, noise, labels=None, snapshot_every: int = 1):
         super().__init__()
-        if snapshot_every < 1:
-            raise ValueError(f"snapshot_every must be at least 1 epoch, got {snapshot_every}")
+        if not isinstance(snapshot_every, (int, np.integer)) or snapshot_every < 1:
+            raise ValueError(f"snapshot_every must be a whole number of epochs >= 1, got {snapshot_every!r}")
         self.noise = np.asarray(noise.detach().cpu().numpy() if hasattr(noise, "detach") else noise,
                                 dtype=np.float32)
+        if labels is not None:
+            labels = np.asarray(labels.cpu().numpy() if hasattr(labels, "cpu") else labels).astype(np.int32)
+            if len(labels) != len(self.noise):
+                raise ValueError(f"got {len(labels)} labels for {len(self.noise)} noise vectors: give one each")
         self.labels = labels
-        self.snapshot_every = snapshot_every
+        self.snapshot_every = int(snapshot_every)
         self.history = History()
         self.step = 0
         self.epoch = 0
 
     def _snapshot(self):
+        if self.history.snapshots and self.history.snapshots[-1][0] == self.step:
+            return
         images = generate(self.model.generator, self.noise, self.labels)
         self.history.snapshots.append((self.step, to_torch_images(images)))
 
     def on_train_begin(self, logs=None):
         if not isinstance(self.model, GAN):
             raise TypeError("GanMonitor records ganlib.keras.GAN models only")
+        if self.model.conditional and self.labels is None:
+            raise ValueError("this GAN is conditional: give GanMonitor the labels of its snapshots, "
+                             "GanMonitor(noise, labels=...)")
         self.history.scores = self.model.scores
-        if not self.history.snapshots:
-            self._snapshot()
+        if not self.history.steps_per_epoch and (self.params or {}).get("steps"):
+            self.history.steps_per_epoch = int(self.params["steps"])
+        self._snapshot()
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
         self.step += 1
-        values = {k: float(v.numpy()) for k, v in self.model.step_values.items()}
-        rec = self.history.records
-        for key, value in (("step", self.step), ("epoch", self.epoch + 1), ("loss_D", values["d_loss"]),
-                           ("loss_G", values["g_loss"]), ("D(x)", values["d_real"]),
-                           ("D(G(z))", values["d_fake"])):
-            rec[key].append(value)
+        values = {key: float(v.numpy()) for key, v in self.model.step_values.items()}
+        values.update(step=self.step, epoch=self.epoch + 1)
+        for key in RECORD_KEYS:
+            self.history.records[key].append(values[key])
 
     def on_epoch_end(self, epoch, logs=None):
         if not self.history.steps_per_epoch:
             self.history.steps_per_epoch = self.step
         if (epoch + 1) % self.snapshot_every == 0:
             self._snapshot()
+
+    def on_train_end(self, logs=None):
+        self._snapshot()  # the last generator, if no snapshot shows it yet
