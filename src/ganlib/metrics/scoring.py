@@ -62,6 +62,19 @@ def yardstick_images(n: int = YARDSTICK_SIZE, verbose: bool = False) -> ImageDat
     return ImageData(train.images[-n:], train.labels[-n:], "MNIST", f"train[-{n}:]")
 
 
+_REFERENCE_FEATURES: dict = {}
+
+
+def test_split_features(classifier=None) -> torch.Tensor:
+    """The classifier's features of the 10,000 test images (computed once per classifier)."""
+    classifier = classifier if classifier is not None else default_classifier()
+    key = id(classifier)
+    if key not in _REFERENCE_FEATURES:
+        _REFERENCE_FEATURES.clear()  # one classifier at a time: a new one replaces the old entry
+        _REFERENCE_FEATURES[key] = (classifier, classifier_features(reference_images().images, classifier))
+    return _REFERENCE_FEATURES[key][1]
+
+
 def score_images(images: torch.Tensor, reference_features: torch.Tensor, labels=None,
                  classifier=None, seed: int = 0) -> dict:
     """Every scoreboard metric for one batch of images against reference features.
@@ -97,7 +110,7 @@ def score_generator(generator: torch.nn.Module, n: int = N_SAMPLES, seed: int = 
     """Sample ``n`` images from ``generator`` and score them against the test split."""
     classifier = classifier if classifier is not None else default_classifier()
     if reference_features is None:
-        reference_features = classifier_features(reference_images().images, classifier)
+        reference_features = test_split_features(classifier)
     images, labels = sample_images(generator, n, seed)
     if images.shape[1:] != (1, 28, 28):
         raise ValueError(f"{type(generator).__name__} makes {tuple(images.shape[1:])} samples, "

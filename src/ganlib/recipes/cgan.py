@@ -28,5 +28,10 @@ CONFIG = TrainingConfig(
              "256 -> 512 -> 1024 -> 784 tanh; projection discriminator"),
 )
 
+def run(argv=None):
+    """Train, score and ship ``cgan`` (the command line's entry point)."""
+    return main(CONFIG, __doc__, argv)
+
+
 if __name__ == "__main__":
-    main(CONFIG, __doc__)
+    run()

@@ -139,6 +139,8 @@ def parser(config: TrainingConfig, doc: str) -> argparse.ArgumentParser:
     p.add_argument("--checkpoint-dir", type=Path, default=default_checkpoint_dir())
     p.add_argument("--fresh", action="store_true", help="delete this recipe's checkpoint and start again")
     p.add_argument("--limit", type=int, default=None, help="train on the first N images only (smoke tests)")
+    p.add_argument("--score-samples", type=int, default=None,
+                   help="samples the card's scores use (default: the scoreboard's 5,000)")
     return p
 
 
@@ -202,7 +204,7 @@ def recorded_run(history, config: TrainingConfig) -> dict:
 def main(config: TrainingConfig, doc: str, argv=None, extra_card=None, prepare=noise_batches) -> Path:
     """Parse the shared flags, train, score, and ship ``config.name`` with its card and record.
 
-    ``extra_card(generator) -> dict`` adds model-specific facts to the card;
+    ``extra_card(generator, args) -> dict`` adds model-specific facts to the card;
     ``prepare`` is as for :func:`train`. Generators of digits from noise (those with
     a ``latent_dim``) are scored by the scoreboard's metrics.
     """
@@ -221,7 +223,7 @@ def main(config: TrainingConfig, doc: str, argv=None, extra_card=None, prepare=n
     scores = None
     if hasattr(shipped, "latent_dim"):
         scores = {k: (round(v, 4) if isinstance(v, float) else v)
-                  for k, v in score_generator(shipped, n=N_SAMPLES, seed=0).items()}
+                  for k, v in score_generator(shipped, n=args.score_samples or N_SAMPLES, seed=0).items()}
     finished = result["epochs"] >= args.max_epochs
     card = {
         **config.describe(),
@@ -236,9 +238,9 @@ def main(config: TrainingConfig, doc: str, argv=None, extra_card=None, prepare=n
         "status": "finished" if finished else (
             f"stopped after {result['epochs']} of {args.max_epochs} epochs (time budget); rerun the "
             "reproduce command to continue from the checkpoint"),
-        **({f"scores ({N_SAMPLES:,} samples, seed 0, vs MNIST's 10,000 test images)": scores}
+        **({f"scores ({args.score_samples or N_SAMPLES:,} samples, seed 0, vs MNIST's 10,000 test images)": scores}
            if scores is not None else {}),
-        **(extra_card(shipped) if extra_card else {}),
+        **(extra_card(shipped, args) if extra_card else {}),
         "reproduce": (f"python -m ganlib.recipes.{config.name} --max-epochs {args.max_epochs} "
                       f"--seed {args.seed}" + (f" --threads {args.threads}" if args.threads else "")
                       + (f" --limit {args.limit}" if args.limit else "")),

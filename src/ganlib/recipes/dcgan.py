@@ -24,5 +24,10 @@ CONFIG = TrainingConfig(
              "batch norm + ReLU; init N(0, 0.02)"),
 )
 
+def run(argv=None):
+    """Train, score and ship ``dcgan`` (the command line's entry point)."""
+    return main(CONFIG, __doc__, argv)
+
+
 if __name__ == "__main__":
-    main(CONFIG, __doc__)
+    run()

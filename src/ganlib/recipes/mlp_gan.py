@@ -22,5 +22,10 @@ CONFIG = TrainingConfig(
     summary="MLPGenerator: 100 -> 256 -> 512 -> 784 tanh, LeakyReLU 0.2, 1x28x28 images in [-1, 1]",
 )
 
+def run(argv=None):
+    """Train, score and ship ``mlp_gan`` (the command line's entry point)."""
+    return main(CONFIG, __doc__, argv)
+
+
 if __name__ == "__main__":
-    main(CONFIG, __doc__)
+    run()

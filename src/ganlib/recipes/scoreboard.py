@@ -24,10 +24,9 @@ from pathlib import Path
 
 from .. import pretrained
 from ..classifier import CONFIDENT, default_classifier
-from ..metrics.features import classifier_features
-from ..metrics.scoring import N_SAMPLES, reference_images, sample_images, score_images, yardstick_images
+from ..metrics.scoring import N_SAMPLES, sample_images, score_images, test_split_features, yardstick_images
 
-EXPECTED = ("mlp_gan", "dcgan", "cgan", "wgan_gp")  # the book's generators, in chapter order
+EXPECTED = ("mlp_gan", "dcgan", "cgan", "wgan_gp", "infogan")  # the book's generators, in chapter order
 NOT_GENERATORS = {"mnist_classifier"}  # other weights that live in ganlib/weights
 REFERENCE_SIZE = N_SAMPLES  # most samples a row may have (the yardstick holds 5,000 real images)
 
@@ -63,7 +62,7 @@ def score_generators(names=None, n_samples: int = REFERENCE_SIZE, seed: int = 0,
     if not 10 <= n_samples <= REFERENCE_SIZE:
         raise ValueError(f"n_samples must lie between 10 and {REFERENCE_SIZE} (the real yardstick's size)")
     classifier = classifier if classifier is not None else default_classifier()
-    ref_features = classifier_features(reference_images().images, classifier)
+    ref_features = test_split_features(classifier)
     rows, notes = [], []
     real = score_images(yardstick_images().images[:n_samples], ref_features, classifier=classifier, seed=seed)
     rows.append({"name": "real MNIST (training images the classifier never saw)", **real, "trained_on": None})

@@ -27,5 +27,10 @@ CONFIG = TrainingConfig(
              "at 7x7 / 14x14 / 28x28 with per-pixel noise, style mixing during training"),
 )
 
+def run(argv=None):
+    """Train, score and ship ``style`` (the command line's entry point)."""
+    return main(CONFIG, __doc__, argv)
+
+
 if __name__ == "__main__":
-    main(CONFIG, __doc__)
+    run()

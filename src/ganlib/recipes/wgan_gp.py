@@ -23,5 +23,10 @@ CONFIG = TrainingConfig(
     summary="MLPGenerator: 100 -> 256 -> 512 -> 784 tanh; critic MLPCritic 784 -> 512 -> 256 -> 1, no normalization",
 )
 
+def run(argv=None):
+    """Train, score and ship ``wgan_gp`` (the command line's entry point)."""
+    return main(CONFIG, __doc__, argv)
+
+
 if __name__ == "__main__":
-    main(CONFIG, __doc__)
+    run()
