@@ -18,6 +18,7 @@ and not with Inception numbers in papers (chapter 8 explains why).
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import time
 from pathlib import Path
@@ -26,7 +27,8 @@ from .. import pretrained
 from ..classifier import CONFIDENT, default_classifier
 from ..metrics.scoring import N_SAMPLES, sample_images, score_images, test_split_features, yardstick_images
 
-EXPECTED = ("mlp_gan", "dcgan", "cgan", "wgan_gp", "infogan")  # the book's generators, in chapter order
+EXPECTED = ("mlp_gan", "dcgan", "cgan", "wgan_gp", "infogan", "style")  # digits from noise, in chapter order
+IMAGE_TO_IMAGE = {"pix2pix"}  # scored in their model cards (L1 and accuracy on held-out outlines)
 NOT_GENERATORS = {"mnist_classifier"}  # other weights that live in ganlib/weights
 REFERENCE_SIZE = N_SAMPLES  # most samples a row may have (the yardstick holds 5,000 real images)
 
@@ -74,6 +76,10 @@ def score_generators(names=None, n_samples: int = REFERENCE_SIZE, seed: int = 0,
                          else pretrained.load_generator(name, weights_dir=weights_dir))
         except Exception as err:  # a corrupt file or other weights: say so, score the rest
             notes.append(f"`{name}` skipped: not a loadable generator ({type(err).__name__}: {err})")
+            continue
+        if not hasattr(generator, "latent_dim"):
+            notes.append(f"`{name}` is not scored here: it translates images rather than drawing digits "
+                         "from noise (its model card reports its own held-out scores)")
             continue
         images, labels = sample_images(generator, n_samples, seed)
         if images.shape[1:] != (1, 28, 28):
@@ -138,14 +144,38 @@ def markdown_table(rows, notes=(), n_samples: int = REFERENCE_SIZE, seed: int = 
 
 
 README_START, README_END = "<!-- results-table:start -->", "<!-- results-table:end -->"
+TRAINING_START, TRAINING_END = "<!-- training-table:start -->", "<!-- training-table:end -->"
+CHAPTERS = {"mnist_classifier": "4, 8 (scores)", "mlp_gan": "4", "dcgan": "5", "cgan": "6", "wgan_gp": "7",
+            "infogan": "8", "style": "9", "pix2pix": "10"}
 
 
-def with_readme_table(readme: str, table: str) -> str:
-    """``readme`` with the block between the results-table markers replaced by ``table``."""
-    start, end = readme.find(README_START), readme.find(README_END)
+def with_readme_table(readme: str, table: str, start_marker: str = README_START,
+                      end_marker: str = README_END) -> str:
+    """``readme`` with the block between two markers replaced by ``table``."""
+    start, end = readme.find(start_marker), readme.find(end_marker)
     if start < 0 or end < start:
-        raise ValueError(f"the README has no {README_START} ... {README_END} block for the results table")
-    return readme[: start + len(README_START)] + "\n" + table.rstrip("\n") + "\n" + readme[end:]
+        raise ValueError(f"the README has no {start_marker} ... {end_marker} block")
+    return readme[: start + len(start_marker)] + "\n" + table.rstrip("\n") + "\n" + readme[end:]
+
+
+def training_table(weights_dir=None) -> str:
+    """How each shipped model was trained, from the model cards: command, epochs, wall time."""
+    weights_dir = Path(weights_dir) if weights_dir is not None else pretrained.WEIGHTS_DIR
+    lines = ["| model | chapter | command | epochs (full profile) | steps | wall time | hardware |",
+             "|:---|:---|:---|---:|---:|---:|:---|"]
+    for card_path in sorted(weights_dir.glob("*.json"), key=lambda p: (list(CHAPTERS).index(p.stem)
+                                                                      if p.stem in CHAPTERS else 99, p.stem)):
+        card = json.loads(card_path.read_text())
+        name = card_path.stem
+        if "wall_time_s" in card:
+            minutes = card["wall_time_s"] / 60
+        else:
+            minutes = card.get("wall_time_minutes_this_call", card.get("wall_time_minutes", float("nan")))
+        full = card.get("full_profile_epochs", card.get("max_epochs", "–"))
+        lines.append(f"| `{name}` | {CHAPTERS.get(name, '–')} | `{card.get('reproduce', '?')}` | "
+                     f"{card.get('epochs', '?')} ({full}) | {card.get('steps', '–')} | {minutes:.1f} min | "
+                     f"{card.get('hardware', '?')} |")
+    return "\n".join(lines) + "\n"
 
 
 def default_output() -> Path:
@@ -153,6 +183,18 @@ def default_output() -> Path:
     repo = Path(__file__).resolve().parents[3]
     root = repo if (repo / "_toc.yml").exists() else Path.cwd()
     return root / "book" / "results_table.md"
+
+
+def results_table(n_samples: int = REFERENCE_SIZE, seed: int = 0, progress: bool = True) -> str:
+    """Score every shipped generator and return the markdown table (with its notes)."""
+    names = shipped_generators()
+    if progress:
+        print(f"shipped generators: {names or 'none yet'}")
+    rows, notes = score_generators(names, n_samples, seed, progress=progress)
+    missing = [n for n in EXPECTED if n not in names]
+    if missing:
+        notes.append("not shipped yet, so not scored: " + ", ".join(f"`{n}`" for n in missing))
+    return markdown_table(rows, notes, n_samples, seed)
 
 
 def main(argv=None) -> None:
@@ -164,19 +206,14 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     if not 10 <= args.n_samples <= REFERENCE_SIZE:
         parser.error(f"--n-samples must lie between 10 and {REFERENCE_SIZE}")
-    names = shipped_generators()
-    print(f"shipped generators: {names or 'none yet'}")
-    rows, notes = score_generators(names, args.n_samples, args.seed)
-    missing = [n for n in EXPECTED if n not in names]
-    if missing:
-        notes.append("not shipped yet, so not scored: " + ", ".join(f"`{n}`" for n in missing))
-    table = markdown_table(rows, notes, args.n_samples, args.seed)
+    table = results_table(args.n_samples, args.seed)
     out = args.out or default_output()
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(table)
     readme = out.parent.parent / "README.md"
     if readme.exists() and args.out is None:
-        readme.write_text(with_readme_table(readme.read_text(), table))
+        text = with_readme_table(readme.read_text(), table)
+        readme.write_text(with_readme_table(text, training_table(), TRAINING_START, TRAINING_END))
         print(f"updated the table in {readme}")
     print(table)
     print(f"wrote {out}")
