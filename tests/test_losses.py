@@ -156,3 +156,69 @@ def test_critics_return_raw_scores_without_batch_norm():
         assert torch.allclose(critic(x[:1]), critic(x)[:1], atol=1e-5)
     with pytest.raises(ValueError, match="never batch norm"):
         ConvCritic(norm="batch")
+
+
+# --- least squares (LSGAN) and InfoGAN's information term (chapter 8) ---------------
+
+def test_least_squares_values_and_targets():
+    real, fake = torch.tensor([1.0, 3.0]), torch.tensor([0.0, -2.0])
+    # 1/2 mean((real - b)^2) + 1/2 mean((fake - a)^2) with a = 0, b = 1: 1/2 * 2 + 1/2 * 2
+    assert losses.d_loss_least_squares(real, fake).item() == pytest.approx(2.0)
+    assert losses.d_loss_least_squares(real, fake, a=-1.0, b=1.0).item() == pytest.approx(0.5 * 2 + 0.5 * 1)
+    assert losses.g_loss_least_squares(fake).item() == pytest.approx(0.5 * (1 + 9) / 2)
+    assert losses.g_loss_least_squares(fake, c=0.0).item() == pytest.approx(0.5 * 4 / 2)
+
+
+def test_least_squares_discriminator_converges_to_its_optimum():
+    """A free score per point, trained by the D loss on a mixture, lands on (b p_data + a p_g)/(p_data + p_g)."""
+    a, b = -1.0, 1.0
+    d_loss, _ = losses.least_squares_losses(a=a, b=b, c=0.0)
+    scores = torch.zeros(3, requires_grad=True)            # D's output at three points
+    p_data, p_g = torch.tensor([0.7, 0.2, 0.1]), torch.tensor([0.1, 0.3, 0.6])
+    real_idx = torch.multinomial(p_data, 7000, replacement=True, generator=torch.Generator().manual_seed(0))
+    fake_idx = torch.multinomial(p_g, 7000, replacement=True, generator=torch.Generator().manual_seed(1))
+    opt = torch.optim.SGD([scores], lr=1.0)
+    for _ in range(300):
+        opt.zero_grad()
+        d_loss(scores[real_idx], scores[fake_idx]).backward()
+        opt.step()
+    emp_d = torch.bincount(real_idx, minlength=3) / 7000.0
+    emp_g = torch.bincount(fake_idx, minlength=3) / 7000.0
+    assert torch.allclose(scores.detach(), (b * emp_d + a * emp_g) / (emp_d + emp_g), atol=1e-4)
+
+
+def test_least_squares_factory_names_and_errors():
+    d_loss, g_loss = losses.least_squares_losses(a=-1, b=1, c=0)
+    assert d_loss.__qualname__ == "d_loss_least_squares(a=-1, b=1)" and g_loss.__qualname__ == "g_loss_least_squares(c=0)"
+    x = torch.tensor([0.5, -0.5])
+    assert d_loss(x, x).item() == pytest.approx(losses.d_loss_least_squares(x, x, a=-1, b=1).item())
+    with pytest.raises(ValueError, match="must differ"):
+        losses.least_squares_losses(a=1, b=1)
+    with pytest.raises(TypeError, match="must be a number"):
+        losses.least_squares_losses(a="0")
+
+
+def test_categorical_info_loss_is_the_cross_entropy_and_bounds_the_information():
+    logits = torch.randn(64, 10, generator=torch.Generator().manual_seed(0))
+    codes = torch.arange(64) % 10
+    expected = -torch.log_softmax(logits, 1)[torch.arange(64), codes].mean()
+    assert losses.categorical_info_loss(logits, codes).item() == pytest.approx(expected.item(), abs=1e-6)
+    # Q knows nothing: L_I = log 10 - CE = 0; Q is sure and right: L_I -> log 10.
+    assert losses.categorical_info_loss(torch.zeros(64, 10), codes).item() == pytest.approx(math.log(10))
+    sure = torch.full((64, 10), -30.0)
+    sure[torch.arange(64), codes] = 30.0
+    assert losses.categorical_info_loss(sure, codes).item() < 1e-12
+    with pytest.raises(ValueError, match="logits"):
+        losses.categorical_info_loss(logits, codes[:10])
+
+
+def test_gaussian_info_loss_and_the_weighted_term():
+    mean, codes = torch.tensor([[0.0, 1.0]]), torch.tensor([[1.0, 1.0]])
+    const = math.log(2 * math.pi)                           # 2 dims x 1/2 log(2 pi)
+    assert losses.gaussian_info_loss(mean, codes).item() == pytest.approx(0.5 + const)
+    assert losses.gaussian_info_loss(mean, codes, std=2.0).item() == pytest.approx(0.5 / 4 + 2 * math.log(2) + const)
+    logits, cat = torch.zeros(1, 10), torch.tensor([3])
+    total = losses.infogan_info_loss(logits, mean, cat, codes, cat_weight=2.0, cont_weight=0.5)
+    assert total.item() == pytest.approx(2 * math.log(10) + 0.5 * (0.5 + const))
+    with pytest.raises(ValueError, match="shape"):
+        losses.gaussian_info_loss(mean, codes[:, :1])

@@ -8,7 +8,7 @@ sphere instead.
 
 It is also where a GAN's inputs are drawn for training: :class:`NoiseSampler`
 (z ~ N(0, I)), :class:`LabelledNoise` (noise plus the batch's labels, for a
-conditional GAN), chosen by :func:`latent_sampler` from what a generator declares.
+conditional GAN), :class:`InfoGANCodes` (noise plus latent codes), chosen by :func:`latent_sampler` from what a generator declares.
 """
 from __future__ import annotations
 
@@ -177,16 +177,73 @@ class ImageToImage:
         return f"ImageToImage(condition shape {tuple(self.fixed_conditions.shape[1:])})"
 
 
+class InfoGANCodes:
+    """Latent inputs of an InfoGAN: noise z ~ N(0, I), a categorical code c ~ Uniform{0..K-1}
+    and continuous codes u ~ Uniform[-1, 1]^m, concatenated as G's one input
+    ``[z, one_hot(c), u]``. ``codes`` carries c and u for the mutual-information term.
+    ``fixed()`` asks for every category equally often (0, 1, ..., K-1, 0, ...).
+    """
+
+    def __init__(self, noise_dim: int, n_categories: int = 10, n_continuous: int = 2):
+        for name, value, low in (("noise_dim", noise_dim, 1), ("n_categories", n_categories, 2),
+                                 ("n_continuous", n_continuous, 0)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < low:
+                raise ValueError(f"{name} must be an int of at least {low}, got {value!r}")
+        self.noise_dim, self.n_categories, self.n_continuous = noise_dim, n_categories, n_continuous
+
+    @property
+    def input_dim(self) -> int:
+        return self.noise_dim + self.n_categories + self.n_continuous
+
+    def compose(self, z: torch.Tensor, categorical: torch.Tensor, continuous: torch.Tensor) -> Latents:
+        """G's input for given noise (N, noise_dim), categories (N,) and continuous codes (N, m)."""
+        n = len(z)
+        if z.shape != (n, self.noise_dim) or categorical.shape != (n,) or continuous.shape != (n, self.n_continuous):
+            raise ValueError(f"expected z ({n}, {self.noise_dim}), categorical ({n},) and continuous "
+                             f"({n}, {self.n_continuous}); got {tuple(z.shape)}, {tuple(categorical.shape)} "
+                             f"and {tuple(continuous.shape)}")
+        categorical = categorical.long().to(z.device)
+        if categorical.min() < 0 or categorical.max() >= self.n_categories:
+            raise ValueError(f"categorical codes must lie in 0..{self.n_categories - 1}")
+        one_hot = torch.nn.functional.one_hot(categorical, self.n_categories).to(z.dtype)
+        x = torch.cat([z, one_hot, continuous.to(z)], dim=1)
+        return Latents((x,), (), {"categorical": categorical, "continuous": continuous.to(z)})
+
+    def __call__(self, n: int, labels, device) -> Latents:
+        z = torch.randn(n, self.noise_dim, device=device)
+        c = torch.randint(self.n_categories, (n,), device=device)
+        u = torch.rand(n, self.n_continuous, device=device) * 2 - 1
+        return self.compose(z, c, u)
+
+    def fixed(self, n: int, seed: int = 0, device=None) -> Latents:
+        gen = torch.Generator().manual_seed(seed)
+        z = torch.randn(n, self.noise_dim, generator=gen)
+        u = torch.rand(n, self.n_continuous, generator=gen) * 2 - 1
+        latents = self.compose(z, balanced_labels(n, self.n_categories), u)
+        if device is None:
+            return latents
+        return Latents(tuple(x.to(device) for x in latents.g_inputs), (),
+                       {k: v.to(device) for k, v in latents.codes.items()})
+
+    def __repr__(self) -> str:
+        return (f"InfoGANCodes(noise_dim={self.noise_dim}, n_categories={self.n_categories}, "
+                f"n_continuous={self.n_continuous})")
+
+
 def latent_sampler(generator: torch.nn.Module):
     """The default way to draw ``generator``'s inputs, from its declared attributes.
 
     A generator says it is conditional with ``conditional = True`` (and its
-    ``n_classes``); its noise size is ``latent_dim``. Nothing inspects ``forward``.
+    ``n_classes``); its noise size is ``latent_dim``; an InfoGAN generator declares
+    ``latent_codes = {"n_categories": K, "n_continuous": m}``. Nothing inspects ``forward``.
     """
     latent_dim = getattr(generator, "latent_dim", None)
     if latent_dim is None:
         raise ValueError(f"{type(generator).__name__} has no .latent_dim attribute: give it one, "
                          "or pass latents=NoiseSampler(latent_dim) to train_gan")
+    codes = getattr(generator, "latent_codes", None)
+    if codes is not None:
+        return InfoGANCodes(latent_dim, **codes)
     if getattr(generator, "conditional", False):
         return LabelledNoise(latent_dim, getattr(generator, "n_classes", 10))
     return NoiseSampler(latent_dim)

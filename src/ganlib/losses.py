@@ -11,6 +11,8 @@ gradients early in training when D(G(z)) is near 0).
 """
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -147,3 +149,80 @@ def clip_weights(c: float = 0.01):
             p.clamp_(-c, c)
 
     return after_d_step
+
+
+# ---------------------------------------------------------------------------
+# Least squares (LSGAN, Mao et al. 2017) and InfoGAN's mutual-information term
+# (chapter 8, "other losses and learned latent codes"). LSGAN's D outputs raw
+# scores, pulled towards target values instead of pushed through a sigmoid.
+# ---------------------------------------------------------------------------
+
+def d_loss_least_squares(real_scores: torch.Tensor, fake_scores: torch.Tensor,
+                         a: float = 0.0, b: float = 1.0) -> torch.Tensor:
+    """LSGAN's discriminator loss, 1/2 E[(D(x) - b)^2] + 1/2 E[(D(G(z)) - a)^2].
+
+    ``b`` is the target for real data, ``a`` for fakes. With a = -1, b = 1 (and
+    c = 0 for G) the game minimises the Pearson chi-squared divergence; a = 0,
+    b = c = 1 (the defaults) is the 0-1 coding used in practice.
+    """
+    return 0.5 * (real_scores - b).pow(2).mean() + 0.5 * (fake_scores - a).pow(2).mean()
+
+
+def g_loss_least_squares(fake_scores: torch.Tensor, c: float = 1.0) -> torch.Tensor:
+    """LSGAN's generator loss, 1/2 E[(D(G(z)) - c)^2]: ``c`` is the score G wants D to give."""
+    return 0.5 * (fake_scores - c).pow(2).mean()
+
+
+def least_squares_losses(a: float = 0.0, b: float = 1.0, c: float = 1.0):
+    """(d_loss, g_loss) for :func:`ganlib.train_gan` with LSGAN targets a, b, c.
+
+    The functions' names carry the targets, so a checkpoint made with other
+    targets is refused on resume.
+    """
+    for name, value in (("a", a), ("b", b), ("c", c)):
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value != value:
+            raise TypeError(f"the LSGAN target {name} must be a number, got {value!r}")
+    if a == b:
+        raise ValueError(f"the real target b and the fake target a must differ, got a = b = {a}: "
+                         "D could not tell real from fake")
+
+    def d_loss(real_scores, fake_scores):
+        return d_loss_least_squares(real_scores, fake_scores, a=a, b=b)
+
+    def g_loss(fake_scores):
+        return g_loss_least_squares(fake_scores, c=c)
+
+    d_loss.__qualname__ = d_loss.__name__ = f"d_loss_least_squares(a={a:g}, b={b:g})"
+    g_loss.__qualname__ = g_loss.__name__ = f"g_loss_least_squares(c={c:g})"
+    return d_loss, g_loss
+
+
+def categorical_info_loss(logits: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
+    """-E[log Q(c | x)] for a categorical code: the cross-entropy of Q's logits (N, K)
+    with the codes (N,) that made x. The mutual-information lower bound is
+    L_I = H(c) - this (log K for a uniform code)."""
+    if logits.dim() != 2 or codes.shape != logits.shape[:1]:
+        raise ValueError(f"expected logits (N, K) and codes (N,), got {tuple(logits.shape)} and "
+                         f"{tuple(codes.shape)}")
+    return F.cross_entropy(logits, codes.long())
+
+
+def gaussian_info_loss(mean: torch.Tensor, codes: torch.Tensor, std: float = 1.0) -> torch.Tensor:
+    """-E[log Q(c | x)] for continuous codes under Q(c | x) = N(mean, std^2 I), summed over
+    the code's dimensions, constants included (so H(c) - this is a true lower bound)."""
+    if mean.shape != codes.shape:
+        raise ValueError(f"Q's means {tuple(mean.shape)} and the codes {tuple(codes.shape)} differ in shape")
+    nll = 0.5 * ((codes - mean) / std).pow(2) + math.log(std) + 0.5 * math.log(2 * math.pi)
+    return nll.sum(dim=1).mean()
+
+
+def infogan_info_loss(cat_logits: torch.Tensor, cont_mean: torch.Tensor, cat_codes: torch.Tensor,
+                      cont_codes: torch.Tensor, cat_weight: float = 1.0,
+                      cont_weight: float = 0.1) -> torch.Tensor:
+    """InfoGAN's term, lambda_cat (-E log Q(c_cat|x)) + lambda_cont (-E log Q(c_cont|x)).
+
+    Minimising it over G and Q maximises the lower bound L_I(G, Q) on the
+    mutual information between the codes and G's images (Chen et al. 2016).
+    """
+    return (cat_weight * categorical_info_loss(cat_logits, cat_codes)
+            + cont_weight * gaussian_info_loss(cont_mean, cont_codes))

@@ -15,3 +15,4 @@ from .ch07 import check_gradient_penalty, check_spectral_norm, check_wasserstein
 from .ch06 import (check_concat_label_to_noise, check_embedding_by_matmul,  # noqa: F401
                    check_embedding_parameters, check_projection_logit)  # noqa: F401
 from .ch04 import check_gan_step, check_nonsaturating_loss  # noqa: F401
+from .ch08_losses import check_lsgan_optimal_discriminator, check_mi_lower_bound  # noqa: F401
