@@ -193,3 +193,47 @@ def test_import_ganlib_does_not_import_tensorflow():
     code = "import sys, ganlib; print('tensorflow' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def write_idx(path, array):
+    """Write a uint8 tensor as an IDX file (gzipped when the name ends in .gz)."""
+    import gzip
+
+    header = bytes([0, 0, 0x08, array.dim()]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    blob = header + array.to(torch.uint8).numpy().tobytes()
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "wb") as f:
+        f.write(blob)
+
+
+def small_mnist(root, images=None, labels=None):
+    raw = root / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    images = images if images is not None else torch.randint(0, 256, (20, 28, 28))
+    labels = labels if labels is not None else torch.arange(20) % 10
+    write_idx(raw / "t10k-images-idx3-ubyte.gz", images)
+    write_idx(raw / "t10k-labels-idx1-ubyte.gz", labels)
+    return raw
+
+
+def test_a_truncated_gzip_names_the_file(tmp_path):
+    raw = small_mnist(tmp_path)
+    path = raw / "t10k-images-idx3-ubyte.gz"
+    path.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(ValueError, match=r"t10k-images-idx3-ubyte\.gz is damaged"):
+        gdata.load_mnist("test", root=tmp_path)
+
+
+def test_swapped_image_and_label_files_are_named(tmp_path):
+    raw = small_mnist(tmp_path)
+    images, labels = raw / "t10k-images-idx3-ubyte.gz", raw / "t10k-labels-idx1-ubyte.gz"
+    swap = tmp_path / "swap.gz"
+    images.rename(swap), labels.rename(images), swap.rename(labels)
+    with pytest.raises(ValueError, match="swapped"):
+        gdata.load_mnist("test", root=tmp_path)
+
+
+def test_labels_outside_0_to_9_are_refused(tmp_path):
+    small_mnist(tmp_path, labels=torch.arange(20))
+    with pytest.raises(ValueError, match="0-9"):
+        gdata.load_mnist("test", root=tmp_path)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import math
 import os
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,8 +39,12 @@ def read_idx(path: str | os.PathLike) -> torch.Tensor:
     """Read an IDX file (MNIST's format), gzipped or not, into a uint8 tensor."""
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        raw = f.read()
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (EOFError, OSError, zlib.error) as err:  # truncated or corrupt gzip stream
+        raise ValueError(f"{path} is damaged ({type(err).__name__}: {err}): delete it and download it "
+                         f"again, or copy a good one into {path.parent}") from err
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
         raise ValueError(f"{path} is not an unsigned-byte IDX file (bad magic number)")
     ndim = raw[3]
@@ -183,10 +188,19 @@ def load_mnist(split: str = "train", *, root: str | os.PathLike | None = None,
             raise FileNotFoundError(f"torchvision reported success but {split} files are missing "
                                     f"from {root / 'MNIST' / 'raw'}")
 
-    images = read_idx(files[0])
-    labels = read_idx(files[1]).long()
+    images, labels = read_idx(files[0]), read_idx(files[1])
+    if images.dim() == 1 and labels.dim() == 3:
+        raise ValueError(f"{files[0]} holds labels and {files[1]} holds images: the two files are "
+                         "swapped (or misnamed); rename them to MNIST's file names")
+    if images.dim() != 3 or labels.dim() != 1:
+        raise ValueError(f"{files[0]} must hold images (3 dimensions, got {images.dim()}) and {files[1]} "
+                         f"labels (1 dimension, got {labels.dim()}): these are not MNIST's files")
+    labels = labels.long()
     if len(images) != len(labels):
         raise ValueError(f"{files[0]} and {files[1]} disagree on the number of images")
+    if len(labels) and labels.max() > 9:
+        raise ValueError(f"{files[1]} holds labels up to {int(labels.max())}, but MNIST's labels are "
+                         "the digits 0-9: the file is corrupt or not MNIST's")
     if limit is not None:
         images, labels = images[:limit], labels[:limit]
     images = images.unsqueeze(1).float().div_(127.5).sub_(1.0)
