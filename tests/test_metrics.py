@@ -4,7 +4,6 @@ The formulas are checked against closed forms on Gaussians; the behaviour on
 real MNIST test images (GANLIB_DATA) is checked in two feature spaces: pooled
 pixels (always) and ganlib's MNIST classifier (when its weights are shipped).
 """
-import os
 
 import numpy as np
 import pytest
@@ -161,16 +160,6 @@ def test_inception_path_runs_with_a_stand_in_network(monkeypatch):
 
 
 # --- real MNIST test images ------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def mnist():
-    os.environ.setdefault("GANLIB_DATA", "/work/shared/data")
-    from ganlib import load_mnist
-
-    try:
-        return load_mnist("test", verbose=False)
-    except FileNotFoundError as err:
-        pytest.skip(f"MNIST test split not available: {err}")
 
 
 def pixel_features(images):

@@ -45,16 +45,6 @@ def torchmetrics_fid(real, fake):
     return float(metric.compute())
 
 
-@pytest.fixture(scope="module")
-def mnist():
-    os.environ.setdefault("GANLIB_DATA", "/work/shared/data")
-    from ganlib import load_mnist
-
-    try:
-        return load_mnist("test", verbose=False)
-    except FileNotFoundError as err:
-        pytest.skip(f"MNIST test split not available: {err}")
-
 
 def random_features(n, d, seed, shift=0.0):
     gen = torch.Generator().manual_seed(seed)
