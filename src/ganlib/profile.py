@@ -66,6 +66,14 @@ class RunProfile:
         """Return ``quick`` in the quick profile and ``full`` in the full one."""
         return quick if self.quick else full
 
+    def caption(self, what: str, where: str) -> str:
+        """A figure title that says what the picture is: ``what``, plus in the quick
+        profile that seconds of training still make noise and ``where`` the real
+        result is shown."""
+        if not self.quick:
+            return what
+        return f"{what}\n(quick profile: seconds of training, still noise; {where})"
+
     @property
     def warning(self) -> str | None:
         """What the reader must know before running this profile here, if anything."""
