@@ -90,3 +90,11 @@ def test_expect_raises_in_strict_mode(monkeypatch):
     monkeypatch.setenv("GANLIB_STRICT_CHECKS", "1")
     with pytest.raises(AssertionError, match="Expected a confident share above 30%; got 12.0%"):
         ganlib.expect(False, expected="a confident share above 30%", got="12.0%", advice="train longer")
+
+
+def test_caption_says_what_a_quick_figure_is_and_where_the_real_one_is():
+    from ganlib.profile import RunProfile
+
+    assert RunProfile("full").caption("this run", "see below") == "this run"
+    quick = RunProfile("quick").caption("this run", "the shipped generator is below")
+    assert quick.startswith("this run\n") and "still noise" in quick and "shipped generator is below" in quick
