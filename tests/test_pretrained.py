@@ -1,6 +1,5 @@
 """Every shipped weight file: loads with weights_only, makes the right shape in
 [-1, 1], is at most 5 MB, and has a model card with the facts a reader needs."""
-import inspect
 import json
 
 import pytest
@@ -8,9 +7,11 @@ import torch
 
 from ganlib import pretrained
 from ganlib.classifier import WEIGHTS_PATH as CLASSIFIER_PATH
-from ganlib.train import fixed_noise, generate
+from ganlib.latent import latent_sampler
+from ganlib.models.pix2pix import morphological_edges
+from ganlib.train import generate
 
-CARD_KEYS = {"model", "data", "epochs", "seed", "hardware", "reproduce"}
+CARD_KEYS = {"model", "data", "split", "epochs", "steps", "seed", "hardware", "reproduce"}
 ALL_WEIGHTS = sorted(pretrained.WEIGHTS_DIR.glob("*.pt"))
 # The classifier's weights live beside the generators' but are a plain state dict.
 GENERATORS = [p.stem for p in ALL_WEIGHTS if p != CLASSIFIER_PATH]
@@ -29,12 +30,10 @@ def test_weights_are_small_and_load_with_weights_only(path):
 def test_generator_makes_images_in_range(name):
     G = pretrained.load_generator(name)
     assert not G.training
-    latent_dim = G.latent_dim
-    noise = fixed_noise(8, latent_dim, seed=3)
-    if len(inspect.signature(G.forward).parameters) > 1:  # conditional: G(z, labels)
-        images = generate(G, noise, torch.arange(8) % 10)
-    else:
-        images = generate(G, noise)
+    if hasattr(G, "latent_dim"):  # from noise (and labels or codes, as the model declares)
+        images = generate(G, latent_sampler(G).fixed(8, seed=3))
+    else:  # image to image (pix2pix): outlines of real digits in
+        images = generate(G, morphological_edges(torch.rand(8, 1, 28, 28) * 2 - 1))
     assert images.dim() == 4 and images.shape[0] == 8 and images.shape[-2:] == (28, 28)
     assert torch.isfinite(images).all()
     assert images.min() >= -1 and images.max() <= 1
@@ -48,6 +47,16 @@ def test_generator_has_a_model_card(name):
     assert card["reproduce"].startswith("python -m ganlib.recipes.")
     table = pretrained.ModelCard(name)._repr_markdown_()
     assert table.count("|") > 2 * len(card)
+
+
+@pytest.mark.parametrize("name", GENERATORS)
+def test_generator_trained_on_the_training_split_and_ships_its_recorded_run(name):
+    card = pretrained.model_card(name)
+    assert card["split"] == "train", f"{name} was trained on {card['split']!r}: retrain it on the training split"
+    run = pretrained.recorded_run(name)
+    assert run.snapshots[0][0] == 0 and len(run.snapshots) >= 3
+    assert run.records["step"][-1] == card["steps"]
+    assert (pretrained.WEIGHTS_DIR / f"{name}_run.pth").stat().st_size < 1024 * 1024
 
 
 def test_classifier_has_a_card():

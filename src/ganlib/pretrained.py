@@ -79,7 +79,12 @@ class ModelCard:
         self.name, self.facts = name, model_card(name, weights_dir)
 
     def _repr_markdown_(self) -> str:
-        rows = "\n".join(f"| {k} | {v} |" for k, v in self.facts.items())
+        def cell(value):
+            if isinstance(value, dict):  # a group of facts (the scores, say): one line
+                return "; ".join(f"{k}: {cell(v)}" for k, v in value.items())
+            return str(value).replace("|", "\\|")
+
+        rows = "\n".join(f"| {k} | {cell(v)} |" for k, v in self.facts.items())
         return f"**Model card: `{self.name}`**\n\n| | |\n|---|---|\n{rows}\n"
 
     def __repr__(self) -> str:
