@@ -60,16 +60,18 @@ class NotebookItem(pytest.Item):
         from ganlib.bookcache import STAMP_KEY, build_stamp
 
         stamp = build_stamp()  # what these outputs depend on
+        out = self.config.getoption("executed")
+        target = Path(out) / self.path.name if out else None
+        if target is not None and target.exists():
+            target.unlink()  # a failed run leaves no older copy behind for the book
         start = time.perf_counter()
         client.execute(env=env)
         seconds = time.perf_counter() - start
         if os.environ.get("GANLIB_TIMINGS"):  # the whole notebook's time, beside its runs' (StepTimes)
             with open(os.environ["GANLIB_TIMINGS"], "a") as f:
                 f.write(json.dumps({"notebook": self.path.stem, "notebook_seconds": round(seconds, 2)}) + "\n")
-        out = self.config.getoption("executed")
-        if out:
+        if target is not None:
             nb.metadata[STAMP_KEY] = stamp
-            target = Path(out) / self.path.name
             target.parent.mkdir(parents=True, exist_ok=True)
             partial = target.with_suffix(".partial")
             nbformat.write(nb, partial)

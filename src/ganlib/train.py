@@ -383,7 +383,10 @@ class StepTimes(Callback):
         import json
 
         record = {"notebook": os.environ.get(NOTEBOOK_ENV, ""), "generator": type(run.generator).__name__,
-                  "discriminator": type(run.discriminator).__name__, "steps_per_epoch": run.steps_per_epoch,
+                  "discriminator": type(run.discriminator).__name__,
+                  "g_params": sum(p.numel() for p in run.generator.parameters()),
+                  "d_params": sum(p.numel() for p in run.discriminator.parameters()),
+                  "steps_per_epoch": run.steps_per_epoch,
                   "epochs": run.epochs, "first_step": self.first, "steps_done": run.step - self.first,
                   "timed_steps": len(self.times),
                   "seconds_per_step": float(np.mean(self.times)) if self.times else None}
