@@ -26,7 +26,7 @@ import torch
 from .. import losses
 from ..data import load_mnist
 from ..pretrained import WEIGHTS_DIR, load_generator, save_generator
-from ..train import EMA, Checkpoint, PrintLog, Snapshots, TimeBudget, train_gan
+from ..train import EMA, Callback, Checkpoint, PrintLog, Snapshots, TimeBudget, train_gan
 from ..utils import device, seed_everything
 
 LOSSES = {  # name -> (d_loss, g_loss, what D's outputs are)
@@ -144,6 +144,39 @@ def parser(config: TrainingConfig, doc: str) -> argparse.ArgumentParser:
     return p
 
 
+class ScoreLog(Callback):
+    """Score the generator on ``n`` samples every ``every`` epochs: the metrics against
+    training time that the model card records (so a missed target shows its trend)."""
+
+    def __init__(self, generator_of, n: int = 1000, every: int = 1):
+        self.generator_of, self.n, self.every = generator_of, n, every
+        self.log, self.minutes_before = [], 0.0
+
+    def on_train_begin(self, run):
+        self.start = time.time()
+
+    def on_epoch_end(self, run):
+        generator = self.generator_of(run)
+        if run.epoch % self.every or not hasattr(generator, "latent_dim") or \
+                run.step != run.epoch * run.steps_per_epoch:
+            return
+        from ..metrics.scoring import score_generator
+
+        scores = score_generator(generator, n=self.n, seed=1)
+        minutes = self.minutes_before + (time.time() - self.start) / 60
+        self.log.append({"epoch": run.epoch, "minutes": round(minutes, 1),
+                         **{k: (round(scores[k], 4) if isinstance(scores[k], float) else scores[k])
+                            for k in ("fid", "recall", "covered", "confident", "label_accuracy")}})
+        print(f"  scores after epoch {run.epoch}: {self.log[-1]}", flush=True)
+
+    def state_dict(self):
+        minutes = self.minutes_before + (time.time() - self.start) / 60
+        return {"log": self.log, "minutes": minutes}
+
+    def load_state_dict(self, state):
+        self.log, self.minutes_before = list(state["log"]), float(state["minutes"])
+
+
 def noise_batches(config: TrainingConfig, data):
     """The default data of a recipe: MNIST batches (images, labels); G's inputs drawn by
     ``train_gan`` from the generator's attributes. Returns (batches, extra train_gan kwargs)."""
@@ -171,6 +204,9 @@ def train(config: TrainingConfig, args, prepare=noise_batches) -> dict:
     ema = EMA(config.ema_decay) if config.ema_decay else None
     if ema is not None:
         callbacks.append(ema)
+    score_log = ScoreLog(lambda run: ema.generator if ema is not None else run.generator,
+                         every=max(1, args.max_epochs // 10))
+    callbacks.append(score_log)
     if args.minutes:
         callbacks.append(TimeBudget(args.minutes))
     start = time.time()
@@ -182,7 +218,7 @@ def train(config: TrainingConfig, args, prepare=noise_batches) -> dict:
     state = torch.load(checkpoint, map_location="cpu", weights_only=True)
     return {"generator": (ema.generator if ema is not None else generator).cpu().eval(),
             "history": history, "epochs": int(state["epoch"]), "seconds": seconds,
-            "checkpoint": checkpoint, "images": len(data)}
+            "checkpoint": checkpoint, "images": len(data), "score_log": score_log.log}
 
 
 def recorded_run(history, config: TrainingConfig) -> dict:
@@ -240,6 +276,8 @@ def main(config: TrainingConfig, doc: str, argv=None, extra_card=None, prepare=n
             "reproduce command to continue from the checkpoint"),
         **({f"scores ({args.score_samples or N_SAMPLES:,} samples, seed 0, vs MNIST's 10,000 test images)": scores}
            if scores is not None else {}),
+        **({"scores over training (1,000 samples each, noise seed 1; minutes of training)": result["score_log"]}
+           if result["score_log"] else {}),
         **(extra_card(shipped, args) if extra_card else {}),
         "reproduce": (f"python -m ganlib.recipes.{config.name} --max-epochs {args.max_epochs} "
                       f"--seed {args.seed}" + (f" --threads {args.threads}" if args.threads else "")
