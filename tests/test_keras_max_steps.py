@@ -39,7 +39,7 @@ def test_the_variable_caps_fit_mid_epoch(monkeypatch, capsys):
     assert history.steps_per_epoch == 4                         # the planned epoch, not the capped one
     assert [s for s, _ in history.snapshots] == [0, 3]          # the capped generator is shown
     assert "Stopped early: capped at 3 steps (GANLIB_MAX_STEPS)" in capsys.readouterr().out
-    assert gk.MaxSteps.capped(4 * 3) == 3 and gk.MaxSteps.capped(2) == 2
+    assert ganlib.capped_steps(4 * 3) == 3 and ganlib.capped_steps(2) == 2  # what the notebooks assert
 
 
 def test_a_cap_across_epochs_counts_every_batch(monkeypatch):
@@ -58,7 +58,7 @@ def test_a_cap_above_the_run_changes_nothing(monkeypatch, capsys):
 
 def test_unset_or_empty_adds_no_cap(monkeypatch):
     monkeypatch.delenv("GANLIB_MAX_STEPS", raising=False)
-    assert gk.MaxSteps.from_env() is None and gk.MaxSteps.capped(12) == 12
+    assert gk.MaxSteps.from_env() is None and ganlib.capped_steps(12) == 12
     _, history, _ = run(epochs=2)
     assert len(history) == 8
     monkeypatch.setenv("GANLIB_MAX_STEPS", "  ")
@@ -95,3 +95,21 @@ def test_the_cap_counts_steps_per_fit_call(monkeypatch):
         gan.fit(ds, epochs=5, verbose=0, callbacks=[monitor])
     assert monitor.history.records["step"] == [1, 2, 3, 4]
     assert int(gan.g_optimizer.iterations) == 4
+
+
+def test_timings_record_the_capped_fit_like_the_pytorch_side(monkeypatch, tmp_path):
+    import json
+
+    path = tmp_path / "steps.jsonl"
+    monkeypatch.setenv("GANLIB_MAX_STEPS", "3")
+    monkeypatch.setenv("GANLIB_TIMINGS", str(path))
+    monkeypatch.setenv("GANLIB_NOTEBOOK", "04_mlp_gan_keras")
+    gan, history, _ = run(epochs=3)
+    (record,) = [json.loads(line) for line in path.read_text().splitlines()]
+    assert record["notebook"] == "04_mlp_gan_keras" and record["framework"] == "keras"
+    assert (record["steps_per_epoch"], record["epochs"], record["first_step"]) == (4, 3, 0)
+    assert (record["steps_done"], record["timed_steps"]) == (3, 2) and record["seconds_per_step"] > 0
+    assert record["g_params"] == gan.generator.count_params() and record["generator"] == gan.generator.name
+    monkeypatch.delenv("GANLIB_TIMINGS")
+    run(epochs=1)
+    assert len(path.read_text().splitlines()) == 1  # unset: nothing written

@@ -12,7 +12,8 @@ where TensorFlow is absent; ``import ganlib.keras`` loads it.
   losses, D(x), D(G(z)), fixed-noise snapshots), so ``ganlib.plot_history``
   and ``ganlib.plot_snapshots`` draw Keras runs exactly like PyTorch runs.
 - :class:`MaxSteps`: stops ``fit`` after N batches; ``GAN.fit`` adds one when
-  ``GANLIB_MAX_STEPS=N`` is set, as ``ganlib.train_gan`` does.
+  ``GANLIB_MAX_STEPS=N`` is set, as ``ganlib.train_gan`` does (and a
+  :class:`StepTimes` when ``GANLIB_TIMINGS`` names a file).
 - the losses of ``ganlib.losses`` under the same names (``d_loss_minimax``,
   ``g_loss_nonsaturating``, ``d_loss_wasserstein``, ``gp_penalty``, ...), and
   ``split_batch``, the very function ``ganlib.train`` splits batches with.
@@ -52,7 +53,7 @@ if keras.backend.backend() != "tensorflow":
         f"{keras.backend.backend()!r}: set KERAS_BACKEND=tensorflow before importing keras.")
 
 from .data import generate, mnist_dataset, to_numpy_images, to_torch_images  # noqa: E402,F401
-from .gan import GAN, GanMonitor, MaxSteps, split_batch  # noqa: E402,F401
+from .gan import GAN, GanMonitor, MaxSteps, StepTimes, split_batch  # noqa: E402,F401
 from . import losses  # noqa: E402,F401
 from .losses import (d_loss_hinge, d_loss_minimax, d_loss_wasserstein, g_loss_hinge,  # noqa: E402,F401
                      g_loss_nonsaturating, g_loss_saturating, g_loss_wasserstein, gp_penalty,

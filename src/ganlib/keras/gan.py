@@ -23,18 +23,23 @@ Losses are functions of logits (or raw critic scores), like ``ganlib.losses``:
 """
 from __future__ import annotations
 
+import json
+import os
+import time
+from pathlib import Path
+
 import keras
 import numpy as np
 import tensorflow as tf
 
-from ..train import MAX_STEPS_ENV, RECORD_KEYS, History, split_batch
+from ..train import MAX_STEPS_ENV, NOTEBOOK_ENV, RECORD_KEYS, TIMINGS_ENV, History, max_steps, split_batch
 from ..train import MaxSteps as _TorchMaxSteps
 from .data import generate, to_torch_images
 from .losses import d_loss_minimax, g_loss_nonsaturating
 
 # split_batch is ganlib.train's own function (plain Python on a tuple, so it
 # splits TensorFlow batches as it splits torch ones): one function, both sides.
-__all__ = ["GAN", "GanMonitor", "MaxSteps", "split_batch"]
+__all__ = ["GAN", "GanMonitor", "MaxSteps", "StepTimes", "split_batch"]
 
 STEP_KEYS = RECORD_KEYS[2:]  # loss_D, loss_G, D(x), D(G(z)): one value per step
 
@@ -61,7 +66,8 @@ class GAN(keras.Model):
     and calls ``G([z, y])`` and ``D([x, y])`` (``ConditionalGAN`` sets it).
     ``n_critic`` critic steps per batch all use that batch's real images (the
     PyTorch ``train_gan`` instead takes one batch per critic step; both are common).
-    When ``GANLIB_MAX_STEPS`` is set, ``fit`` stops after that many batches (:class:`MaxSteps`).
+    When ``GANLIB_MAX_STEPS`` is set, ``fit`` stops after that many batches (:class:`MaxSteps`);
+    when ``GANLIB_TIMINGS`` is set, it times its steps (:class:`StepTimes`), as ``train_gan`` does.
     """
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model, latent_dim: int, *,
@@ -112,13 +118,15 @@ class GAN(keras.Model):
         self.d_loss, self.g_loss, self.penalty = d_loss, g_loss, penalty
 
     def fit(self, *args, callbacks=None, **kwargs):
-        """``keras.Model.fit``; with ``GANLIB_MAX_STEPS`` set it adds a :class:`MaxSteps`."""
+        """``keras.Model.fit``; ``GANLIB_MAX_STEPS`` adds a :class:`MaxSteps` and
+        ``GANLIB_TIMINGS`` a :class:`StepTimes` (unless one is given)."""
         # tf.data datasets shuffle themselves (mnist_dataset does); Keras warns if asked again.
         kwargs.setdefault("shuffle", False)
         callbacks = list(callbacks or [])
-        cap = MaxSteps.from_env()
-        if cap is not None and not any(isinstance(cb, MaxSteps) for cb in callbacks):
-            callbacks.append(cap)
+        for kind in (MaxSteps, StepTimes):  # StepTimes last: the others' work counts in a step's time
+            extra = kind.from_env()
+            if extra is not None and not any(isinstance(cb, kind) for cb in callbacks):
+                callbacks.append(extra)
         return super().fit(*args, callbacks=callbacks, **kwargs)
 
     @property
@@ -220,15 +228,14 @@ class MaxSteps(keras.callbacks.Callback):
 
     @classmethod
     def from_env(cls) -> "MaxSteps | None":
-        """A ``MaxSteps`` from ``GANLIB_MAX_STEPS`` (None when unset); a clear error when malformed."""
-        cap = _TorchMaxSteps.from_env()  # one parser, one error message, for both sides
-        return None if cap is None else cls(cap.steps)
+        """A ``MaxSteps`` from ``GANLIB_MAX_STEPS`` (None when unset); a clear error when malformed.
 
-    @classmethod
-    def capped(cls, steps: int) -> int:
-        """How many steps a run planned for ``steps`` makes under ``GANLIB_MAX_STEPS``."""
-        cap = cls.from_env()
-        return steps if cap is None else min(steps, cap.steps)
+        The variable is read by ``ganlib.train.max_steps``: one parser and one error
+        message for both sides; ``ganlib.capped_steps(n)`` says how many steps a
+        capped run of ``n`` makes.
+        """
+        steps = max_steps()
+        return None if steps is None else cls(steps)
 
     def on_train_begin(self, logs=None):
         self.done, self.epoch_start, self.stopped = 0, 0, False
@@ -251,6 +258,45 @@ class MaxSteps(keras.callbacks.Callback):
 
     def __repr__(self) -> str:
         return f"MaxSteps({self.steps})"
+
+
+class StepTimes(keras.callbacks.Callback):
+    """Append this ``fit``'s size and seconds per step to the JSON-lines file ``path``:
+    the Keras counterpart of ``ganlib.train.StepTimes``, writing the same record.
+
+    ``GANLIB_TIMINGS=path`` adds one to every ``GAN.fit``, so the capped full-profile
+    run times the Keras companions too. The first step (tracing) is not timed.
+    """
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = Path(path)
+
+    @classmethod
+    def from_env(cls) -> "StepTimes | None":
+        path = os.environ.get(TIMINGS_ENV, "").strip()
+        return cls(path) if path else None
+
+    def on_train_begin(self, logs=None):
+        self.times, self.last, self.done = [], None, 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        now = time.perf_counter()
+        if self.last is not None:
+            self.times.append(now - self.last)
+        self.last, self.done = now, self.done + 1
+
+    def on_train_end(self, logs=None):
+        params, model = self.params or {}, self.model
+        record = {"notebook": os.environ.get(NOTEBOOK_ENV, ""), "framework": "keras",
+                  "generator": model.generator.name, "discriminator": model.discriminator.name,
+                  "g_params": int(model.generator.count_params()),
+                  "d_params": int(model.discriminator.count_params()),
+                  "steps_per_epoch": params.get("steps"), "epochs": params.get("epochs"),
+                  "first_step": 0, "steps_done": self.done, "timed_steps": len(self.times),
+                  "seconds_per_step": float(np.mean(self.times)) if self.times else None}
+        with open(self.path, "a") as f:
+            f.write(json.dumps(record) + "\n")
 
 
 class GanMonitor(keras.callbacks.Callback):
