@@ -42,11 +42,11 @@ smoke-full: venv
 # Each notebook's full-profile time on this machine: a capped full run that times its
 # training steps (benchmarks/full_profile_times.json), then the table on book/instructors.md.
 full-times: venv
-	rm -f benchmarks/full_profile_steps.jsonl
+	rm -f _build/full_profile_steps.jsonl
 	GANLIB_PROFILE=full GANLIB_MAX_STEPS=12 GANLIB_STRICT_CHECKS=1 GANLIB_STRICT_EXPECT=0 \
-	  GANLIB_TIMINGS=$(abspath benchmarks/full_profile_steps.jsonl) OMP_NUM_THREADS=1 \
-	  $(BIN)/python -m pytest -n 2 -q notebooks
-	$(BIN)/python -m ganlib.timings measure benchmarks/full_profile_steps.jsonl
+	  GANLIB_TIMINGS=$(abspath _build/full_profile_steps.jsonl) OMP_NUM_THREADS=1 \
+	  $(BIN)/python -m pytest -n 2 -q notebooks || true  # a failing notebook is marked in the table
+	$(BIN)/python -m ganlib.timings measure _build/full_profile_steps.jsonl
 	$(BIN)/python -m ganlib.timings
 
 student: venv

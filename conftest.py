@@ -64,12 +64,15 @@ class NotebookItem(pytest.Item):
         target = Path(out) / self.path.name if out else None
         if target is not None and target.exists():
             target.unlink()  # a failed run leaves no older copy behind for the book
-        start = time.perf_counter()
-        client.execute(env=env)
-        seconds = time.perf_counter() - start
-        if os.environ.get("GANLIB_TIMINGS"):  # the whole notebook's time, beside its runs' (StepTimes)
-            with open(os.environ["GANLIB_TIMINGS"], "a") as f:
-                f.write(json.dumps({"notebook": self.path.stem, "notebook_seconds": round(seconds, 2)}) + "\n")
+        start, complete = time.perf_counter(), False
+        try:
+            client.execute(env=env)
+            complete = True
+        finally:
+            if os.environ.get("GANLIB_TIMINGS"):  # the whole notebook's time, beside its runs' (StepTimes)
+                with open(os.environ["GANLIB_TIMINGS"], "a") as f:
+                    f.write(json.dumps({"notebook": self.path.stem, "complete": complete,
+                                        "notebook_seconds": round(time.perf_counter() - start, 2)}) + "\n")
         if target is not None:
             nb.metadata[STAMP_KEY] = stamp
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -93,6 +93,20 @@ def classifier_probabilities(images: torch.Tensor, classifier=None, batch_size: 
     return predict_proba(images, classifier, batch_size)
 
 
+def classifier_features_and_probabilities(images: torch.Tensor, classifier=None,
+                                           batch_size: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`classifier_features` and :func:`classifier_probabilities` from one pass of the
+    classifier over ``images`` (its ``head`` applied to the features): half the time of both."""
+    model = _classifier(classifier)
+    if not hasattr(model, "head"):
+        return (classifier_features(images, model, batch_size),
+                classifier_probabilities(images, model, batch_size))
+    features = classifier_features(images, model, batch_size)
+    dev = _classifier_device(model)
+    probs = batched(lambda f: torch.softmax(model.head(f).float(), dim=1), features, batch_size, dev)
+    return features, probs
+
+
 # --- Inception-v3 (needs its ImageNet weights: downloaded once, then cached) ---
 
 _INCEPTION = {}
