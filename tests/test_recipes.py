@@ -9,7 +9,7 @@ import torch
 from ganlib import pretrained
 from ganlib.recipes.common import TrainingConfig
 
-RECIPES = ["mlp_gan", "dcgan", "cgan", "wgan_gp", "style", "pix2pix"]
+RECIPES = ["mlp_gan", "dcgan", "cgan", "wgan_gp", "infogan", "style", "pix2pix"]
 
 
 @pytest.mark.parametrize("name", RECIPES)
