@@ -41,6 +41,17 @@ def pytest_collect_file(file_path: Path, parent):
     return None
 
 
+def kernel_cpu_seconds(client):
+    """The kernel process's CPU time so far (Linux), or None where it cannot be read."""
+    try:
+        pid = client.km.provisioner.process.pid
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return round((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), 2)  # utime + stime
+    except (AttributeError, OSError, ValueError, IndexError):
+        return None
+
+
 class NotebookFile(pytest.File):
     def collect(self):
         yield NotebookItem.from_parent(self, name="executes")
@@ -64,6 +75,8 @@ class NotebookItem(pytest.Item):
         target = Path(out) / self.path.name if out else None
         if target is not None and target.exists():
             target.unlink()  # a failed run leaves no older copy behind for the book
+        cpu = {}
+        client.on_cell_executed = lambda **_: cpu.update(seconds=kernel_cpu_seconds(client))
         start, complete = time.perf_counter(), False
         try:
             client.execute(env=env)
@@ -72,7 +85,8 @@ class NotebookItem(pytest.Item):
             if os.environ.get("GANLIB_TIMINGS"):  # the whole notebook's time, beside its runs' (StepTimes)
                 with open(os.environ["GANLIB_TIMINGS"], "a") as f:
                     f.write(json.dumps({"notebook": self.path.stem, "complete": complete,
-                                        "notebook_seconds": round(time.perf_counter() - start, 2)}) + "\n")
+                                        "notebook_seconds": round(time.perf_counter() - start, 2),
+                                        "notebook_cpu_seconds": cpu.get("seconds")}) + "\n")
         if target is not None:
             nb.metadata[STAMP_KEY] = stamp
             target.parent.mkdir(parents=True, exist_ok=True)
