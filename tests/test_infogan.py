@@ -14,7 +14,7 @@ from ganlib.checks import check_lsgan_optimal_discriminator, check_mi_lower_boun
 from ganlib.latent import InfoGANCodes, latent_sampler
 from ganlib.metrics.codes import best_assignment, code_digit_agreement
 from ganlib.metrics.scoring import sample_images
-from ganlib.models.infogan import InfoGANDiscriminator, InfoGANGenerator, code_grid, info_loss_term
+from ganlib.models.infogan import InfoGANGenerator, code_grid
 from ganlib.recipes.common import replace
 from ganlib.recipes.infogan import CONFIG, agreement_card
 
@@ -184,8 +184,8 @@ def test_checks_pass_right_answers_and_never_crash_on_wrong_ones(monkeypatch, ca
     check_mi_lower_bound(mi)
     assert "all 5 checks passed" in capsys.readouterr().out
     for wrong in (lambda *a: None, lambda *a: "text", lambda *a: {"x": 1}, lambda *a: 1 / 0,
-                  lambda l, c: torch.nn.functional.cross_entropy(l, c.long()),
-                  lambda l, c: l.int(), lambda l, c: torch.softmax(l, 1).log().mean()):
+                  lambda logits, c: torch.nn.functional.cross_entropy(logits, c.long()),
+                  lambda logits, c: logits.int(), lambda logits, c: torch.softmax(logits, 1).log().mean()):
         check_mi_lower_bound(wrong)
         assert "FAIL" in capsys.readouterr().out
     for wrong in (lambda *a: None, lambda *a: "text", lambda *a: np.array([1, 2], dtype=object),
@@ -202,9 +202,10 @@ def test_checks_strict_mode_accepts_solutions_and_rejects_mistakes(monkeypatch):
     monkeypatch.setenv("GANLIB_STRICT_CHECKS", "1")
     check_lsgan_optimal_discriminator(lambda p, q, a, b: (b * np.asarray(p) + a * np.asarray(q))
                                       / (np.asarray(p) + np.asarray(q)))
-    check_mi_lower_bound(lambda l, c: math.log(l.shape[1]) - torch.nn.functional.cross_entropy(l, c.long()))
+    check_mi_lower_bound(lambda logits, c: math.log(logits.shape[1])
+                         - torch.nn.functional.cross_entropy(logits, c.long()))
     with pytest.raises(AssertionError):
-        check_mi_lower_bound(lambda l, c: torch.nn.functional.cross_entropy(l, c.long()))
+        check_mi_lower_bound(lambda logits, c: torch.nn.functional.cross_entropy(logits, c.long()))
     with pytest.raises(AssertionError):
         check_lsgan_optimal_discriminator(lambda p, q, a, b: p / (p + q))
 
@@ -221,7 +222,8 @@ def test_keras_and_torch_q_losses_agree():
     t = [torch.from_numpy(v) for v in (logits, mean, cat, cont)]
     assert float(categorical_info_loss(logits, cat)) == pytest.approx(
         losses.categorical_info_loss(t[0], t[2]).item(), abs=1e-5)
-    assert float(gaussian_info_loss(mean, cont)) == pytest.approx(losses.gaussian_info_loss(t[1], t[3]).item(), abs=1e-5)
+    assert float(gaussian_info_loss(mean, cont)) == pytest.approx(
+        losses.gaussian_info_loss(t[1], t[3]).item(), abs=1e-5)
     for w in ((1.0, 0.1), (0.3, 2.0)):
         assert float(info_loss(logits, mean, cat, cont, *w)) == pytest.approx(
             losses.infogan_info_loss(*t, *w).item(), abs=1e-5)

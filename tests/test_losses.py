@@ -189,7 +189,8 @@ def test_least_squares_discriminator_converges_to_its_optimum():
 
 def test_least_squares_factory_names_and_errors():
     d_loss, g_loss = losses.least_squares_losses(a=-1, b=1, c=0)
-    assert d_loss.__qualname__ == "d_loss_least_squares(a=-1, b=1)" and g_loss.__qualname__ == "g_loss_least_squares(c=0)"
+    assert d_loss.__qualname__ == "d_loss_least_squares(a=-1, b=1)"
+    assert g_loss.__qualname__ == "g_loss_least_squares(c=0)"
     x = torch.tensor([0.5, -0.5])
     assert d_loss(x, x).item() == pytest.approx(losses.d_loss_least_squares(x, x, a=-1, b=1).item())
     with pytest.raises(ValueError, match="must differ"):

@@ -256,7 +256,7 @@ def test_scoreboard_scores_every_generator_in_a_folder_and_writes_a_table(mnist,
     assert torch.equal(images, again)  # same seed, same samples
 
 
-# --- chapter 8's auto-checked exercises ------------------------------------------
+# --- chapter 9's auto-checked exercises ------------------------------------------
 
 def test_chapter8_checks_accept_the_library_and_reject_elementwise_sqrt(monkeypatch, capsys):
     from ganlib import checks

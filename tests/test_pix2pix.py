@@ -1,4 +1,4 @@
-"""The small pix2pix of chapter 10: U-Net, PatchGAN, the generator loss, edge maps."""
+"""The small pix2pix of chapter 11: U-Net, PatchGAN, the generator loss, edge maps."""
 import pytest
 import torch
 import torch.nn.functional as F

@@ -1,4 +1,4 @@
-"""The StyleGAN pieces of chapter 9: truncation, AdaIN, modulation, style mixing."""
+"""The StyleGAN pieces of chapter 10: truncation, AdaIN, modulation, style mixing."""
 import pytest
 import torch
 import torch.nn.functional as F

@@ -8,7 +8,8 @@ sphere instead.
 
 It is also where a GAN's inputs are drawn for training: :class:`NoiseSampler`
 (z ~ N(0, I)), :class:`LabelledNoise` (noise plus the batch's labels, for a
-conditional GAN), :class:`InfoGANCodes` (noise plus latent codes), chosen by :func:`latent_sampler` from what a generator declares.
+conditional GAN), :class:`InfoGANCodes` (noise plus latent codes), chosen by
+:func:`latent_sampler` from what a generator declares.
 """
 from __future__ import annotations
 

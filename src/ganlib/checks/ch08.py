@@ -1,4 +1,4 @@
-"""Checks for the exercises of chapter 8 (evaluating GANs)."""
+"""Checks for the exercises of chapter 9 (evaluating GANs)."""
 from __future__ import annotations
 
 import numpy as np
@@ -12,7 +12,7 @@ def _spd(d: int, seed: int) -> np.ndarray:
 
 
 def check_frechet_distance(fn) -> None:
-    """Chapter 8: ``fn(mu1, sigma1, mu2, sigma2)`` -> the Frechet distance (a float)
+    """Chapter 9: ``fn(mu1, sigma1, mu2, sigma2)`` -> the Frechet distance (a float)
     between N(mu1, sigma1) and N(mu2, sigma2), for NumPy vectors and matrices."""
     import scipy.linalg  # imported here, not at the top, so `import ganlib` stays quick
 
@@ -46,7 +46,7 @@ def check_frechet_distance(fn) -> None:
 
 
 def check_inception_score(fn) -> None:
-    """Chapter 8: ``fn(probs)`` -> exp(mean KL(p(y|x) || p(y))) for an (N, K) NumPy array."""
+    """Chapter 9: ``fn(probs)`` -> exp(mean KL(p(y|x) || p(y))) for an (N, K) NumPy array."""
     eye = np.eye(4)
     mixed = np.array([[0.7, 0.1, 0.1, 0.1], [0.1, 0.7, 0.1, 0.1]])
     marginal = mixed.mean(0)

@@ -1,4 +1,4 @@
-"""Checks for the exercises of chapter 9 (StyleGAN ideas)."""
+"""Checks for the exercises of chapter 10 (StyleGAN ideas)."""
 from __future__ import annotations
 
 import torch
@@ -7,7 +7,7 @@ from .core import Case, run_check
 
 
 def check_adain(fn) -> None:
-    """Chapter 9: ``fn(x, gamma, beta)`` -> AdaIN of feature maps x (N, C, H, W)
+    """Chapter 10: ``fn(x, gamma, beta)`` -> AdaIN of feature maps x (N, C, H, W)
     with per-sample, per-channel styles gamma, beta (N, C); eps = 1e-5 inside the std."""
     gen = torch.Generator().manual_seed(9)
     x = 3 + 2 * torch.randn(2, 3, 4, 4, generator=gen)
@@ -36,7 +36,7 @@ def check_adain(fn) -> None:
 
 
 def check_truncation(fn) -> None:
-    """Chapter 9: ``fn(w, w_avg, psi)`` -> the truncated latents w_avg + psi (w - w_avg)."""
+    """Chapter 10: ``fn(w, w_avg, psi)`` -> the truncated latents w_avg + psi (w - w_avg)."""
     w = torch.tensor([[2.0, -1.0], [0.0, 4.0]])
     w_avg = torch.tensor([1.0, 1.0])
     hint = "move each w towards w_avg: w_avg + psi * (w - w_avg)"

@@ -1,4 +1,4 @@
-"""Checks for the exercises of chapter 10 (image-to-image translation)."""
+"""Checks for the exercises of chapter 11 (image-to-image translation)."""
 from __future__ import annotations
 
 import torch
@@ -8,7 +8,7 @@ from .core import Case, run_check
 
 
 def check_cycle_consistency_loss(fn) -> None:
-    """Chapter 10: ``fn(x, y, G, F)`` -> mean |F(G(x)) - x| + mean |G(F(y)) - y|."""
+    """Chapter 11: ``fn(x, y, G, F)`` -> mean |F(G(x)) - x| + mean |G(F(y)) - y|."""
     gen = torch.Generator().manual_seed(10)
     x, y = torch.randn(4, 1, 5, 5, generator=gen), torch.randn(4, 1, 5, 5, generator=gen)
 
@@ -33,7 +33,7 @@ def check_cycle_consistency_loss(fn) -> None:
 
 
 def check_pix2pix_generator_loss(fn) -> None:
-    """Chapter 10: ``fn(fake_logits, fake, target, l1_weight)`` -> -mean log D + l1_weight * mean |fake - target|."""
+    """Chapter 11: ``fn(fake_logits, fake, target, l1_weight)`` -> -mean log D + l1_weight * mean |fake - target|."""
     gen = torch.Generator().manual_seed(11)
     logits = torch.randn(3, 1, 7, 7, generator=gen)
     fake, target = torch.rand(3, 1, 28, 28, generator=gen), torch.rand(3, 1, 28, 28, generator=gen)

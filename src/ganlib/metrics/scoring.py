@@ -1,4 +1,4 @@
-"""Sampling a generator and scoring its samples: one path for chapter 8, the
+"""Sampling a generator and scoring its samples: one path for chapter 9, the
 recipes' model cards and the scoreboard.
 
 Reference images are MNIST's 10,000-image test split, which no generator and

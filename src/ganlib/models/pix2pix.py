@@ -1,4 +1,4 @@
-"""A small pix2pix (Isola et al., 2017) for 1x28x28 image pairs (chapter 10).
+"""A small pix2pix (Isola et al., 2017) for 1x28x28 image pairs (chapter 11).
 
 - ``UNetGenerator``: an encoder-decoder whose skip connections copy each
   encoder feature map to the decoder layer of the same size, so fine detail
@@ -26,7 +26,7 @@ class UNetGenerator(nn.Module):
     pix2pix has no noise input: dropout is its only source of randomness. The
     paper keeps dropout on at test time too, and notes that the outputs vary
     little; call ``.eval()`` for one deterministic output per input, as
-    chapter 10's evaluation does.
+    chapter 11's evaluation does.
     """
 
     def __init__(self, in_channels: int = 1, out_channels: int = 1, width: int = 32,

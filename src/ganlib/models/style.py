@@ -1,4 +1,4 @@
-"""A StyleGAN-style generator small enough for MNIST (chapter 9).
+"""A StyleGAN-style generator small enough for MNIST (chapter 10).
 
 The ideas of Karras et al. (2019, 2020), each in a few lines:
 

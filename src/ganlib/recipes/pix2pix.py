@@ -1,4 +1,4 @@
-"""Train the shipped pix2pix outline -> digit translator of chapter 10.
+"""Train the shipped pix2pix outline -> digit translator of chapter 11.
 
     python -m ganlib.recipes.pix2pix [--max-epochs 15] [--minutes M] [--threads 1] [--seed 0]
 
@@ -7,7 +7,7 @@
 the non-saturating loss on every patch plus 100 x the L1 distance to the
 real digit (Isola et al., 2017), Adam (lr 2e-4, beta1 = 0.5), batch 64. The
 pairs are MNIST's training digits and their outlines
-(``morphological_edges``): chapter 10's full profile, which reads this same
+(``morphological_edges``): chapter 11's full profile, which reads this same
 ``CONFIG``. The card reports, on the outlines of all 10,000 test digits
 (never trained on), the mean L1 error and how often the classifier reads the
 translation as the digit the outline came from.

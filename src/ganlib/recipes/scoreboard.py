@@ -9,11 +9,11 @@ all 10,000 images of MNIST's test split, which no generator and not the
 classifier trained on. A "real MNIST" row scores 5,000 real training images
 that the classifier never trained on (its validation slice) the same way:
 the best a generator could do. Sampling and scoring live in
-``ganlib.metrics.scoring``, shared with chapter 8 and the recipes.
+``ganlib.metrics.scoring``, shared with chapter 9 and the recipes.
 
 All distribution metrics are computed in the feature space of ganlib's MNIST
 classifier: they are *MNIST-classifier* FID/KID/IS, comparable with each other
-and not with Inception numbers in papers (chapter 8 explains why).
+and not with Inception numbers in papers (chapter 9 explains why).
 """
 from __future__ import annotations
 
@@ -145,8 +145,8 @@ def markdown_table(rows, notes=(), n_samples: int = REFERENCE_SIZE, seed: int = 
 
 README_START, README_END = "<!-- results-table:start -->", "<!-- results-table:end -->"
 TRAINING_START, TRAINING_END = "<!-- training-table:start -->", "<!-- training-table:end -->"
-CHAPTERS = {"mnist_classifier": "4, 8 (scores)", "mlp_gan": "4", "dcgan": "5", "cgan": "6", "wgan_gp": "7",
-            "infogan": "8", "style": "9", "pix2pix": "10"}
+CHAPTERS = {"mnist_classifier": "4, 9 (scores)", "mlp_gan": "4", "dcgan": "5", "cgan": "6", "wgan_gp": "7",
+            "infogan": "8", "style": "10", "pix2pix": "11"}
 
 
 def with_readme_table(readme: str, table: str, start_marker: str = README_START,

@@ -1,4 +1,4 @@
-"""Train the shipped style-based MNIST generator of chapter 9.
+"""Train the shipped style-based MNIST generator of chapter 10.
 
     python -m ganlib.recipes.style [--max-epochs 25] [--minutes M] [--threads 1] [--seed 0]
 
@@ -7,7 +7,7 @@ AdaIN-modulated layers at 7x7, 14x14 and 28x28, per-pixel noise, style-mixing
 regularization) against chapter 5's ``DCGANDiscriminator``, the
 non-saturating loss, Adam (lr 2e-4, beta1 = 0.5; the mapping network at a
 tenth of it: StyleGAN uses a hundredth, a tenth suits this small model), batch 128, on MNIST's training split:
-chapter 9's full profile, which reads this same ``CONFIG``. The shipped
+chapter 10's full profile, which reads this same ``CONFIG``. The shipped
 weights are an exponential moving average of G's weights; their ``w_avg``
 (the centre the truncation trick pulls towards) is the average's own.
 """
