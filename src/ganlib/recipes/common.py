@@ -148,6 +148,8 @@ class ScoreLog(Callback):
     """Score the generator on ``n`` samples every ``every`` epochs: the metrics against
     training time that the model card records (so a missed target shows its trend)."""
 
+    order = -2  # scores an epoch before the Checkpoint saves it, so a resumed log is whole
+
     def __init__(self, generator_of, n: int = 1000, every: int = 1):
         self.generator_of, self.n, self.every = generator_of, n, every
         self.log, self.minutes_before = [], 0.0
