@@ -335,3 +335,9 @@ def test_a_generator_that_makes_the_wrong_shape_is_named():
     images = torch.rand(32, 1, 28, 28) * 2 - 1
     with pytest.raises(ValueError, match=r"MLPGenerator makes images of shape \(1, 32, 32\).*\(1, 28, 28\)"):
         train_gan(G, MLPDiscriminator(), gdata.TensorBatches(images, batch_size=8), epochs=1)
+
+
+def test_a_checkpoint_holds_the_snapshot_taken_at_its_epoch_end(tmp_path):
+    run_toy(tmp_path / "run.pt", 2, n_critic=1, callbacks=[Snapshots(every=1)])
+    state = torch.load(tmp_path / "run.pt", weights_only=True)
+    assert [s for s, _ in state["history"]["snapshots"]] == [0, 7, 14]

@@ -524,7 +524,7 @@ class Checkpoint(Callback):
     so a disconnect mid-save never leaves a broken checkpoint.
     """
 
-    order = -1  # restores the run before any other callback looks at it
+    order = -1  # restores the run before any other callback looks at it (and saves after them all)
 
     def __init__(self, path, resume: bool = True):
         self.path, self.resume = Path(path), resume
@@ -603,7 +603,11 @@ class TrainingRun:
     restore_later: tuple | None = None  # (callback states, RNG states) from a checkpoint
 
     def call(self, hook: str) -> None:
-        for cb in self.callbacks:
+        callbacks = self.callbacks
+        if hook == "on_epoch_end":  # a checkpoint saves what every other callback did this epoch
+            callbacks = [cb for cb in callbacks if not isinstance(cb, Checkpoint)] + \
+                        [cb for cb in callbacks if isinstance(cb, Checkpoint)]
+        for cb in callbacks:
             getattr(cb, hook)(self)
 
     def begin(self) -> None:

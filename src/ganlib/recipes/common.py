@@ -148,8 +148,6 @@ class ScoreLog(Callback):
     """Score the generator on ``n`` samples every ``every`` epochs: the metrics against
     training time that the model card records (so a missed target shows its trend)."""
 
-    order = -2  # scores an epoch before the Checkpoint saves it, so a resumed log is whole
-
     def __init__(self, generator_of, n: int = 1000, every: int = 1):
         self.generator_of, self.n, self.every = generator_of, n, every
         self.log, self.minutes_before = [], 0.0
@@ -228,12 +226,10 @@ def recorded_run(history, config: TrainingConfig) -> dict:
     points) and the snapshots (16 images each, fp16)."""
     n = len(history)
     block = max(1, -(-n // 400))
-    curves = {}
-    for key in ("loss_D", "loss_G", "D(x)", "D(G(z))"):
-        values = torch.tensor(history.records[key], dtype=torch.float64)
-        usable = values[: n - n % block] if n >= block else values
-        curves[key] = usable.view(-1, block).mean(1).tolist() if block > 1 else usable.tolist()
-    steps = history.records["step"][block - 1::block][: len(curves["loss_D"])]
+    starts = range(0, n, block)  # the last block may be shorter: the record ends at the last step
+    curves = {key: [sum(history.records[key][i:i + block]) / len(history.records[key][i:i + block])
+                    for i in starts] for key in ("loss_D", "loss_G", "D(x)", "D(G(z))")}
+    steps = [history.records["step"][min(i + block, n) - 1] for i in starts]
     return {"name": config.name, "steps": steps, "curves": curves, "scores": history.scores,
             "steps_per_epoch": history.steps_per_epoch,
             "snapshots": [(int(s), img[:16].half()) for s, img in history.snapshots]}
