@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .core import Case, run_check
+from .core import Case, numeric_answer, run_check
 
 
 def _tensor_problem(result, want: torch.Tensor) -> str | None:
@@ -139,12 +139,9 @@ def check_projection_logit(fn) -> None:
         want = psi + np.sum(h * rows, axis=1)
 
         def compare(result):
-            if result is None:
-                return "returned None: did you forget the `return` statement?"
-            try:
-                got = np.asarray(result, dtype=np.float64)
-            except (TypeError, ValueError):
-                return f"returned {type(result).__name__}, expected an array of {len(labels)} logits"
+            got, problem = numeric_answer(result, f"an array of {len(labels)} logits")
+            if problem:
+                return problem
             if got.shape == (len(labels), len(labels)):
                 return ("returned an N x N matrix: that pairs every h with every label's row; take "
                         "the row-wise inner product, sum(h * table[labels], axis=1)")

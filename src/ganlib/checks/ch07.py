@@ -5,7 +5,7 @@ import math
 
 import torch
 
-from .core import Case, run_check
+from .core import Case, numeric_answer, run_check
 
 
 def _linear_critic(w: torch.Tensor):
@@ -169,12 +169,9 @@ def check_spectral_norm(fn) -> None:
         frobenius = float(np.linalg.norm(W.astype(np.float64)))
 
         def compare(result):
-            if result is None:
-                return "returned None: did you forget the `return` statement?"
-            try:
-                got = np.asarray(result, dtype=np.float64)
-            except (TypeError, ValueError):
-                return f"returned {type(result).__name__}, expected one number"
+            got, problem = numeric_answer(result, "one number")
+            if problem:
+                return problem
             if got.size != 1:
                 return f"returned shape {got.shape}, expected one number: u^T W v"
             got = float(got.reshape(()))

@@ -79,6 +79,17 @@ def short(value) -> str:
     return text if len(text) <= 120 else f"a {type(value).__name__} ({text[:80]}...)"
 
 
+def numeric_answer(result, expected: str):
+    """(the answer as a float64 array, None), or (None, what is wrong with it) for a None or
+    non-numeric answer; ``expected`` says what was asked for ("one number", say)."""
+    if result is None:
+        return None, "returned None: did you forget the `return` statement?"
+    try:
+        return np.asarray(result, dtype=np.float64), None
+    except (TypeError, ValueError):
+        return None, f"returned {type(result).__name__}, expected {expected}"
+
+
 def as_array(value):
     if isinstance(value, torch.Tensor):
         return value.detach().cpu().double().numpy()
