@@ -111,7 +111,7 @@ def card_time(recipe: str) -> str:
     if not path.exists():
         return f"`{recipe}`: not shipped yet"
     card = json.loads(path.read_text())
-    minutes = card.get("wall_time_minutes_this_call")
+    minutes = card.get("wall_time_minutes_total", card.get("wall_time_minutes_this_call"))
     if (card.get("split") != "train" or minutes is None
             or card.get("epochs") != card.get("full_profile_epochs")):
         trained = f"{card.get('epochs', '?')} epochs on the {card.get('split', '?')} split"

@@ -169,9 +169,12 @@ class ScoreLog(Callback):
                             for k in ("fid", "recall", "covered", "confident", "label_accuracy")}})
         print(f"  scores after epoch {run.epoch}: {self.log[-1]}", flush=True)
 
+    def total_minutes(self) -> float:
+        """Training time of the whole run so far, across resumed calls."""
+        return self.minutes_before + (time.time() - self.start) / 60
+
     def state_dict(self):
-        minutes = self.minutes_before + (time.time() - self.start) / 60
-        return {"log": self.log, "minutes": minutes}
+        return {"log": self.log, "minutes": self.total_minutes()}
 
     def load_state_dict(self, state):
         self.log, self.minutes_before = list(state["log"]), float(state["minutes"])
@@ -218,7 +221,8 @@ def train(config: TrainingConfig, args, prepare=noise_batches) -> dict:
     state = torch.load(checkpoint, map_location="cpu", weights_only=True)
     return {"generator": (ema.generator if ema is not None else generator).cpu().eval(),
             "history": history, "epochs": int(state["epoch"]), "seconds": seconds,
-            "checkpoint": checkpoint, "images": len(data), "score_log": score_log.log}
+            "checkpoint": checkpoint, "images": len(data), "score_log": score_log.log,
+            "total_minutes": score_log.total_minutes()}
 
 
 def recorded_run(history, config: TrainingConfig) -> dict:
@@ -269,6 +273,7 @@ def main(config: TrainingConfig, doc: str, argv=None, extra_card=None, prepare=n
         "seed": args.seed,
         "hardware": hardware(),
         "wall_time_minutes_this_call": round(result["seconds"] / 60, 1),
+        "wall_time_minutes_total": round(result["total_minutes"], 1),
         "status": "finished" if finished else (
             f"stopped after {result['epochs']} of {args.max_epochs} epochs (time budget); rerun the "
             "reproduce command to continue from the checkpoint"),

@@ -170,7 +170,7 @@ def training_table(weights_dir=None) -> str:
         if "wall_time_s" in card:
             minutes = card["wall_time_s"] / 60
         else:
-            minutes = card.get("wall_time_minutes_this_call", card.get("wall_time_minutes", float("nan")))
+            minutes = card.get("wall_time_minutes_total", card.get("wall_time_minutes_this_call", float("nan")))
         full = card.get("full_profile_epochs", card.get("max_epochs", "–"))
         lines.append(f"| `{name}` | {CHAPTERS.get(name, '–')} | `{card.get('reproduce', '?')}` | "
                      f"{card.get('epochs', '?')} ({full}) | {card.get('steps', '–')} | {minutes:.1f} min | "
