@@ -36,6 +36,12 @@ WEIGHTS_PATH = Path(__file__).parent / "weights" / "mnist_classifier.pt"
 CONFIDENT = 0.9  # a sample "clearly is" a digit when its top probability reaches this
 
 
+def confident_mask(probs: torch.Tensor, threshold: float = CONFIDENT) -> torch.Tensor:
+    """Which samples the classifier is sure of (top probability >= ``threshold``): the one
+    definition behind every "confident share" in the book."""
+    return probs.max(dim=1).values >= threshold
+
+
 class DigitClassifier(nn.Module):
     """Two conv blocks and two linear layers: (N, 1, 28, 28) in [-1, 1] -> 10 logits."""
 
@@ -273,7 +279,7 @@ def score_digits(images, labels=None, classifier: nn.Module | None = None,
     labels: the digits a conditional generator was asked for (length N), or None.
     """
     probs = predict_proba(images, classifier, batch_size)
-    top, predicted = probs.max(dim=1)
+    predicted = probs.argmax(dim=1)
     counts = torch.bincount(predicted, minlength=10)
     share = counts.double() / counts.sum()
     entropy = -(share[share > 0] * share[share > 0].log()).sum().item()
@@ -284,6 +290,6 @@ def score_digits(images, labels=None, classifier: nn.Module | None = None,
         if len(labels) != len(predicted):
             raise ValueError(f"got {len(predicted)} images but {len(labels)} labels: pass one label per image")
         accuracy = (predicted == labels).double().mean().item()
-    return DigitScore(n=len(predicted), confident_share=(top >= CONFIDENT).double().mean().item(),
+    return DigitScore(n=len(predicted), confident_share=confident_mask(probs).double().mean().item(),
                       digit_counts=[int(c) for c in counts], evenness=max(0.0, entropy / math.log(10)),
                       label_accuracy=accuracy)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ..classifier import confident_mask
 from .features import classifier_probabilities
 
 
@@ -41,8 +42,8 @@ def label_coverage_from_probs(probs, confidence: float = 0.9, min_share: float =
     if not 0 <= confidence < 1 or not 0 < min_share <= 1:
         raise ValueError("need 0 <= confidence < 1 and 0 < min_share <= 1")
     n_classes = p.shape[1]
-    top, label = p.max(dim=1)
-    sure = top >= confidence
+    label = p.argmax(dim=1)
+    sure = confident_mask(p, confidence)
     counts = torch.bincount(label[sure], minlength=n_classes).double()
     shares = counts / counts.sum() if counts.sum() > 0 else counts
     covered = int((shares >= min_share / n_classes).sum())
