@@ -8,7 +8,7 @@ VENV ?= .venv
 PROFILE ?= quick
 BIN := $(VENV)/bin
 
-.PHONY: book test smoke-full full-times venv student nbgrader clean
+.PHONY: book test smoke-full full-times venv oldest oldest-venv student nbgrader clean
 
 $(BIN)/.installed: requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -48,6 +48,33 @@ full-times: venv
 	  $(BIN)/python -m pytest -n 2 -q notebooks || true  # a failing notebook is marked in the table
 	$(BIN)/python -m ganlib.timings measure _build/full_profile_steps.jsonl
 	$(BIN)/python -m ganlib.timings
+
+# The oldest versions pyproject.toml allows (requirements-oldest.txt), in a venv of their own:
+# the smoke test (train, resume, score every shipped generator, a metric, a check) and one
+# notebook through nbval. ganlib goes in with --no-deps, as in Colab. CI runs this too.
+OLDEST ?= .venv-oldest
+$(OLDEST)/bin/.installed: requirements-oldest.txt pyproject.toml
+	@test -x $(OLDEST)/bin/python || $(PYTHON) -m venv $(OLDEST) || python3 -m venv $(OLDEST)
+	$(OLDEST)/bin/python -m pip install --quiet -r requirements-oldest.txt
+	@touch $@
+
+oldest-venv: $(OLDEST)/bin/.installed
+
+# ganlib itself is installed here, not in oldest-venv, which CI runs beside make test's install.
+oldest: oldest-venv
+	$(OLDEST)/bin/python -m pip install --quiet -r requirements-oldest.txt  # undo the Keras half's numpy
+	$(OLDEST)/bin/python -m pip install --quiet --no-deps -e .
+	$(OLDEST)/bin/python -m ganlib.versions --oldest
+	GANLIB_PROFILE=quick GANLIB_STRICT_CHECKS=1 MPLBACKEND=Agg \
+	  $(OLDEST)/bin/python -m pytest -q -p no:warnings tests/test_smoke.py
+	GANLIB_PROFILE=quick GANLIB_STRICT_CHECKS=1 \
+	  $(OLDEST)/bin/python -m pytest -q -p no:warnings --nbval-lax notebooks/04_mlp_gan.ipynb
+	$(OLDEST)/bin/python -m pip install --quiet -r requirements-oldest-keras.txt
+	$(OLDEST)/bin/python -m ganlib.versions --oldest keras
+	GANLIB_PROFILE=quick GANLIB_STRICT_CHECKS=1 MPLBACKEND=Agg \
+	  $(OLDEST)/bin/python -m pytest -q -p no:warnings tests/test_keras.py
+	GANLIB_PROFILE=quick GANLIB_STRICT_CHECKS=1 \
+	  $(OLDEST)/bin/python -m pytest -q -p no:warnings --nbval-lax notebooks/04_mlp_gan_keras.ipynb
 
 student: venv
 	$(BIN)/python -m ganlib.student notebooks --out student

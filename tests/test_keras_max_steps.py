@@ -34,7 +34,7 @@ def test_the_variable_caps_fit_mid_epoch(monkeypatch, capsys):
     monkeypatch.setenv("GANLIB_MAX_STEPS", "3")
     gan, history, fit = run(epochs=3, snapshot_every=2)
     assert len(history) == 3 and history.records["step"] == [1, 2, 3] and history.records["epoch"] == [1] * 3
-    assert int(gan.d_optimizer.iterations) == 3 and int(gan.g_optimizer.iterations) == 3
+    assert int(gan.d_optimizer.iterations.numpy()) == 3 and int(gan.g_optimizer.iterations.numpy()) == 3
     assert len(fit.history["loss_D"]) == 1                      # one (partial) epoch, then stop
     assert history.steps_per_epoch == 4                         # the planned epoch, not the capped one
     assert [s for s, _ in history.snapshots] == [0, 3]          # the capped generator is shown
@@ -71,7 +71,7 @@ def test_a_bad_value_stops_fit_with_a_clear_error(monkeypatch, raw):
     gan = small_gan()
     with pytest.raises(ValueError, match="GANLIB_MAX_STEPS=.*positive whole number"):
         gan.fit(gk.mnist_dataset(tiny_data(), 32), epochs=1, verbose=0)
-    assert int(gan.d_optimizer.iterations) == 0  # refused before any step
+    assert int(gan.d_optimizer.iterations.numpy()) == 0  # refused before any step
 
 
 def test_an_explicit_callback_caps_without_the_variable_and_is_not_doubled(monkeypatch):
@@ -94,7 +94,7 @@ def test_the_cap_counts_steps_per_fit_call(monkeypatch):
     for _ in range(2):
         gan.fit(ds, epochs=5, verbose=0, callbacks=[monitor])
     assert monitor.history.records["step"] == [1, 2, 3, 4]
-    assert int(gan.g_optimizer.iterations) == 4
+    assert int(gan.g_optimizer.iterations.numpy()) == 4
 
 
 def test_timings_record_the_capped_fit_like_the_pytorch_side(monkeypatch, tmp_path):

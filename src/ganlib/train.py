@@ -24,6 +24,7 @@ import os
 import random
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -250,6 +251,10 @@ class AfterDStep(Callback):
         return f"AfterDStep({getattr(self.fn, '__qualname__', self.fn)!r})"
 
 
+def _ema_update(averaged, current, num_averaged, *, decay):
+    return averaged + (1 - decay) * (current - averaged)
+
+
 class EMA(Callback):
     """An exponential moving average of G's weights (and batch-norm statistics),
     updated after every G step: ``ema = decay * ema + (1 - decay) * G``.
@@ -266,8 +271,11 @@ class EMA(Callback):
     def on_train_begin(self, run):
         if self.model is None:
             swa = torch.optim.swa_utils
-            self.model = swa.AveragedModel(run.generator, multi_avg_fn=swa.get_ema_multi_avg_fn(self.decay),
-                                           use_buffers=True)
+            if hasattr(swa, "get_ema_multi_avg_fn"):  # torch >= 2.1: one fused update for all tensors
+                averaging = {"multi_avg_fn": swa.get_ema_multi_avg_fn(self.decay)}
+            else:  # torch 2.0: the same update, tensor by tensor
+                averaging = {"avg_fn": partial(_ema_update, decay=self.decay)}
+            self.model = swa.AveragedModel(run.generator, use_buffers=True, **averaging)
 
     def on_g_step_end(self, run):
         self.model.update_parameters(run.generator)
