@@ -62,17 +62,17 @@ oldest-venv: $(OLDEST)/bin/.installed
 
 # ganlib itself is installed here, not in oldest-venv, which CI runs beside make test's install.
 oldest: oldest-venv
-	$(OLDEST)/bin/python -m pip install --quiet -r requirements-oldest.txt  # undo the Keras half's numpy
+	$(OLDEST)/bin/python -m pip install --quiet -r requirements-oldest.txt  # undo the extras' numpy
 	$(OLDEST)/bin/python -m pip install --quiet --no-deps -e .
 	$(OLDEST)/bin/python -m ganlib.versions --oldest
 	GANLIB_PROFILE=quick GANLIB_STRICT_CHECKS=1 MPLBACKEND=Agg \
 	  $(OLDEST)/bin/python -m pytest -q -p no:warnings tests/test_smoke.py
 	GANLIB_PROFILE=quick GANLIB_STRICT_CHECKS=1 \
 	  $(OLDEST)/bin/python -m pytest -q -p no:warnings --nbval-lax notebooks/04_mlp_gan.ipynb
-	$(OLDEST)/bin/python -m pip install --quiet -r requirements-oldest-keras.txt
-	$(OLDEST)/bin/python -m ganlib.versions --oldest keras
+	$(OLDEST)/bin/python -m pip install --quiet -r requirements-oldest-extras.txt
+	$(OLDEST)/bin/python -m ganlib.versions --oldest keras metrics widgets
 	GANLIB_PROFILE=quick GANLIB_STRICT_CHECKS=1 MPLBACKEND=Agg \
-	  $(OLDEST)/bin/python -m pytest -q -p no:warnings tests/test_keras.py
+	  $(OLDEST)/bin/python -m pytest -q -p no:warnings tests/test_keras.py tests/test_metrics_peers.py
 	GANLIB_PROFILE=quick GANLIB_STRICT_CHECKS=1 \
 	  $(OLDEST)/bin/python -m pytest -q -p no:warnings --nbval-lax notebooks/04_mlp_gan_keras.ipynb
 

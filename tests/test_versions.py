@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def pins(path: Path) -> dict:
     found = {}
     for line in path.read_text().splitlines():
-        match = re.match(r"\s*([A-Za-z0-9_.-]+)==([^\s#]+)", line)
+        match = re.match(r"\s*([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?==([^\s#]+)", line)
         if match:
             found[match[1].lower()] = match[2]
     return found
@@ -37,9 +37,9 @@ def test_requirements_oldest_pins_exactly_the_declared_lower_bounds():
     assert {name: oldest.get(name) for name in declared} == declared
 
 
-def test_requirements_oldest_keras_pins_the_keras_extras_lower_bounds():
-    declared = bounds(PROJECT["optional-dependencies"]["keras"])
-    oldest = pins(ROOT / "requirements-oldest-keras.txt")
+def test_requirements_oldest_extras_pins_every_extras_lower_bounds():
+    declared = bounds(sum(PROJECT["optional-dependencies"].values(), []))
+    oldest = pins(ROOT / "requirements-oldest-extras.txt")
     oldest["tensorflow"] = oldest.pop("tensorflow-cpu")  # the same release, CPU only
     assert {name: oldest.get(name) for name in declared} == declared
 
@@ -57,6 +57,7 @@ def test_this_venv_is_at_or_above_every_bound_and_the_check_says_so(capsys):
     # numpy 1.23.2 is not what this venv has: --oldest says which package is off
     assert versions.main(["--oldest"]) == 1
     assert "numpy" in capsys.readouterr().err
+    assert versions.main(["--oldest", "no-such-extra"]) == 1
 
 
 @pytest.mark.parametrize("extra", ["keras", "metrics", "widgets"])

@@ -3,10 +3,11 @@ package's metadata) against the versions installed here.
 
     python -m ganlib.versions                  # a table; exit 1 if one is below its bound
     python -m ganlib.versions --oldest         # exit 1 unless each dependency IS its lower bound
-    python -m ganlib.versions --oldest keras   # the same for the keras extra's packages
+    python -m ganlib.versions --oldest keras metrics  # the same for those extras' packages
 
 ``make oldest`` runs the ``--oldest`` forms in the venv built from
-requirements-oldest*.txt, so those files cannot drift from the declared bounds.
+requirements-oldest.txt and requirements-oldest-extras.txt, so those files cannot
+drift from the declared bounds.
 """
 from __future__ import annotations
 
@@ -64,14 +65,16 @@ def compare(extra: str | None = None) -> list[tuple[str, str | None, str | None,
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--oldest", nargs="?", const="core", default=None, metavar="EXTRA",
-                        help="require every dependency (or the named extra's) to be exactly its lower bound")
+    parser.add_argument("--oldest", nargs="*", default=None, metavar="EXTRA",
+                        help="require every dependency (or the named extras') to be exactly its lower bound")
     args = parser.parse_args(argv)
-    extra = None if args.oldest in (None, "core") else args.oldest
-    rows = compare(extra)
-    if not rows:
-        print(f"ganlib declares no requirements{f' for the extra {extra!r}' if extra else ''}")
-        return 1
+    rows = []
+    for extra in args.oldest or [None]:
+        found = compare(extra)
+        if not found:
+            print(f"ganlib declares no requirements{f' for the extra {extra!r}' if extra else ''}")
+            return 1
+        rows += found
     print(f"{'package':<14} {'lower bound':<12} {'installed':<12} verdict  (python {sys.version.split()[0]})")
     for name, bound, have, verdict in rows:
         print(f"{name:<14} {bound or '-':<12} {have or '-':<12} {verdict}")
