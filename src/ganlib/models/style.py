@@ -46,6 +46,14 @@ class MappingNetwork(nn.Module):
     """z (N, latent_dim) -> w (N, w_dim): pixel norm, then ``depth`` Linear + LeakyReLU layers.
 
     StyleGAN uses 8 layers of 512 units; a few small layers are enough for MNIST.
+
+    The layers start with He initialization (variance 2 / fan_in, for the leaky
+    ReLU) and zero biases, so w varies with z as much as z itself does.
+    PyTorch's default (variance 1 / (3 fan_in), biases up to 1 / sqrt(fan_in))
+    shrinks the z-dependent part about threefold per layer while the biases
+    stay: three layers give a w that is nearly the same vector for every z,
+    and the generator collapses to one image. (StyleGAN gets the same unit
+    scale from its equalized learning rate.)
     """
 
     def __init__(self, latent_dim: int = 32, w_dim: int = 32, depth: int = 3):
@@ -56,7 +64,10 @@ class MappingNetwork(nn.Module):
         layers: list[nn.Module] = [PixelNorm()]
         width = latent_dim
         for _ in range(depth):
-            layers += [nn.Linear(width, w_dim), nn.LeakyReLU(0.2)]
+            linear = nn.Linear(width, w_dim)
+            nn.init.kaiming_normal_(linear.weight, a=0.2, nonlinearity="leaky_relu")
+            nn.init.zeros_(linear.bias)
+            layers += [linear, nn.LeakyReLU(0.2)]
             width = w_dim
         self.net = nn.Sequential(*layers)
 
@@ -71,13 +82,15 @@ class AdaIN(nn.Module):
 
     Each feature map is normalized to mean 0 and std 1 over its pixels (per
     image), then a learned affine map of w sets its new scale and offset: the
-    style. The biases start at gamma = 1 and beta = 0.
+    style. The biases start at gamma = 1 and beta = 0; the weights as StyleGAN's
+    (variance 1 / w_dim), so the styles depend on w from the start.
     """
 
     def __init__(self, channels: int, w_dim: int, eps: float = 1e-5):
         super().__init__()
         self.channels, self.eps = channels, eps
-        self.affine = nn.Linear(w_dim, 2 * channels)  # default init: styles depend on w from the start
+        self.affine = nn.Linear(w_dim, 2 * channels)
+        nn.init.normal_(self.affine.weight, 0.0, 1.0 / math.sqrt(w_dim))
         with torch.no_grad():
             self.affine.bias[:channels] = 1.0  # gamma
             self.affine.bias[channels:] = 0.0  # beta
@@ -111,6 +124,7 @@ class ModulatedConv2d(nn.Module):
         self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel_size, kernel_size))
         self.bias = nn.Parameter(torch.zeros(out_channels))
         self.affine = nn.Linear(w_dim, in_channels)
+        nn.init.normal_(self.affine.weight, 0.0, 1.0 / math.sqrt(w_dim))  # as StyleGAN2's
         nn.init.ones_(self.affine.bias)  # s = 1 + (a linear function of w)
         self.weight.data /= math.sqrt(in_channels * kernel_size ** 2)  # unit-variance start
 
