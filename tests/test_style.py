@@ -96,6 +96,22 @@ def test_styles_and_images_depend_on_z_from_the_start(modulation):
     assert images.std(dim=0).mean() > 0.1
 
 
+def test_scoring_samples_do_not_depend_on_the_global_random_state():
+    from ganlib.metrics.scoring import sample_images
+
+    G = StyleGenerator()
+    for layer in G.layers:
+        torch.nn.init.ones_(layer.noise.strength)  # the per-pixel noise changes the image
+    torch.manual_seed(1)
+    first, _ = sample_images(G, 16, seed=0)
+    torch.manual_seed(2)
+    state = torch.get_rng_state()
+    again, _ = sample_images(G, 16, seed=0)
+    assert torch.equal(first, again)
+    assert torch.equal(torch.get_rng_state(), state)  # the caller's random state is left as it was
+    assert not torch.equal(first, sample_images(G, 16, seed=1)[0])
+
+
 def test_truncation_zero_gives_one_image_for_every_z():
     G = StyleGenerator(latent_dim=8, w_dim=8, width=4).eval()
     G.set_noise(False)

@@ -37,8 +37,13 @@ def sample_images(generator: torch.nn.Module, n: int, seed: int = 0, batch_size:
     was_training = generator.training
     generator.eval()
     dev = next(generator.parameters()).device
-    out = [generator(*(x[i:i + batch_size].to(dev) for x in latents.g_inputs)).float().cpu()
-           for i in range(0, n, batch_size)]
+    # Randomness inside the generator (StyleGAN's per-pixel noise) comes from ``seed`` too, so
+    # the same seed gives the same samples whatever ran before; the caller's random state is kept.
+    cuda_devices = [dev.index if dev.index is not None else torch.cuda.current_device()] if dev.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda_devices):
+        torch.manual_seed(seed)
+        out = [generator(*(x[i:i + batch_size].to(dev) for x in latents.g_inputs)).float().cpu()
+               for i in range(0, n, batch_size)]
     generator.train(was_training)
     labels = latents.g_inputs[1] if len(latents.g_inputs) > 1 else None
     return torch.cat(out).clamp(-1, 1), labels

@@ -58,7 +58,7 @@ CONFIG = InfoGANConfig(
     generator_kwargs={"noise_dim": 62, "n_categories": 10, "n_continuous": 2, "width": WIDTH,
                       "q_in_features": FEATURES},
     discriminator=InfoGANDiscriminator, discriminator_kwargs={"width": WIDTH, "feature_dim": FEATURES},
-    epochs=20, batch_size=64, loss="non-saturating", lr_g=1e-3, lr_d=2e-4, betas=(0.5, 0.999),
+    epochs=25, batch_size=64, loss="non-saturating", lr_g=1e-3, lr_d=2e-4, betas=(0.5, 0.999),
     cat_weight=1.0, cont_weight=0.1,
     summary=("InfoGANGenerator: [z (62), one-hot code (10), 2 continuous codes] -> Linear -> 128x7x7 -> "
              "64x14x14 -> 1x28x28 tanh, batch norm + ReLU; Q head (Linear 1024 -> 128 -> 12) shipped "
