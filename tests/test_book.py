@@ -117,3 +117,9 @@ def test_book_config_has_what_readers_need():
     assert {"dollarmath", "amsmath"} <= set(CONFIG["parse"]["myst_enable_extensions"])
     assert "sphinx_exercise" in CONFIG["sphinx"]["extra_extensions"]
     assert CONFIG["launch_buttons"]["colab_url"].startswith("https://colab.research.google.com")
+
+
+def test_markdown_that_cells_display_is_parsed_with_tables():
+    # Model cards and results tables are displayed as markdown: plain CommonMark (MyST-NB's
+    # default) has no tables and renders them as lines of pipes.
+    assert CONFIG["sphinx"]["config"].get("nb_render_markdown_format") in ("gfm", "myst")

@@ -50,6 +50,17 @@ def test_generator_has_a_model_card(name):
 
 
 @pytest.mark.parametrize("name", GENERATORS)
+def test_model_card_renders_as_a_table_in_the_book(name):
+    from markdown_it import MarkdownIt  # the parser under MyST, which renders the book's outputs
+
+    html = MarkdownIt("commonmark").enable("table").render(pretrained.ModelCard(name)._repr_markdown_())
+    assert "<table>" in html, "the card's markdown is not a table"
+    table = html.split("<table>", 1)[1]
+    assert table.count("<tr>") == 1 + len(pretrained.model_card(name))  # header + one row a fact
+    assert "<strong>" not in table and "<em>" not in table  # no ** from generator(**kwargs) as bold
+
+
+@pytest.mark.parametrize("name", GENERATORS)
 def test_generator_trained_on_the_training_split_and_ships_its_recorded_run(name):
     card = pretrained.model_card(name)
     assert card["split"] == "train", f"{name} was trained on {card['split']!r}: retrain it on the training split"

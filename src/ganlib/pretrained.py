@@ -78,14 +78,18 @@ class ModelCard:
     def __init__(self, name: str, weights_dir: str | Path = WEIGHTS_DIR):
         self.name, self.facts = name, model_card(name, weights_dir)
 
+    CODE_FACTS = ("generator", "discriminator", "reproduce")  # shown as code: no markdown inside
+
     def _repr_markdown_(self) -> str:
         def cell(value):
             if isinstance(value, dict):  # a group of facts (the scores, say): one line
                 return "; ".join(f"{k}: {cell(v)}" for k, v in value.items())
-            return str(value).replace("|", "\\|")
+            return str(value).replace("|", "\\|").replace("*", "\\*")
 
-        rows = "\n".join(f"| {k} | {cell(v)} |" for k, v in self.facts.items())
-        return f"**Model card: `{self.name}`**\n\n| | |\n|---|---|\n{rows}\n"
+        rows = "\n".join(f"| {k} | " + (f"`{v}`" if k in self.CODE_FACTS else cell(v)) + " |"
+                         for k, v in self.facts.items())
+        # Named header cells: a header of empty cells is not a table to markdown-it (the book's parser).
+        return f"**Model card: `{self.name}`**\n\n| fact | value |\n|---|---|\n{rows}\n"
 
     def __repr__(self) -> str:
         return "\n".join([f"Model card: {self.name}"] + [f"  {k}: {v}" for k, v in self.facts.items()])
