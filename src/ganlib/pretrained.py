@@ -88,7 +88,7 @@ class ModelCard:
 
         rows = "\n".join(f"| {k} | " + (f"`{v}`" if k in self.CODE_FACTS else cell(v)) + " |"
                          for k, v in self.facts.items())
-        # Named header cells: a header of empty cells is not a table to markdown-it (the book's parser).
+        # Renders as a table where markdown has tables (the book: nb_render_markdown_format in _config.yml).
         return f"**Model card: `{self.name}`**\n\n| fact | value |\n|---|---|\n{rows}\n"
 
     def __repr__(self) -> str:
