@@ -71,6 +71,33 @@ def test_ablation_flag_removes_every_batchnorm_and_restores_biases():
     assert DCGANGenerator().net[0].bias is None
 
 
+def test_spectral_norm_discriminator_has_unit_singular_values_and_refuses_batchnorm():
+    torch.manual_seed(0)
+    D = DCGANDiscriminator(width=16, use_batchnorm=False, spectral_norm=True)
+    convs = [m for m in D.net if isinstance(m, nn.Conv2d)]
+    assert len(convs) == 3 and all(hasattr(c, "parametrizations") for c in convs)
+    # The N(0, 0.02) start is far from sigma = 1; the normalized weights are not.
+    raw = [torch.linalg.matrix_norm(c.parametrizations.weight.original.flatten(1), ord=2) for c in convs]
+    assert min(raw) < 0.5
+    with torch.no_grad():
+        for _ in range(10):  # power iteration refines sigma in training mode
+            D(torch.randn(8, 1, 28, 28))
+        for c in convs:
+            assert abs(torch.linalg.matrix_norm(c.weight.flatten(1), ord=2).item() - 1) < 1e-2
+    # A training step still reaches the raw weights through the parametrization.
+    D(torch.randn(4, 1, 28, 28)).sum().backward()
+    assert all(c.parametrizations.weight.original.grad is not None for c in convs)
+    with pytest.raises(ValueError, match="use_batchnorm=False"):
+        DCGANDiscriminator(spectral_norm=True)
+
+
+def test_shipped_dcgan_configuration_uses_a_spectrally_normalized_hinge_discriminator():
+    from ganlib.recipes.dcgan import CONFIG
+    _, D = CONFIG.networks()
+    assert CONFIG.loss == "hinge" and D.spectral_norm
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in D.modules())
+
+
 def test_dcgan_init_statistics():
     torch.manual_seed(0)
     G, D = DCGANGenerator(width=64), DCGANDiscriminator(width=64)

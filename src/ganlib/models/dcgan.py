@@ -5,6 +5,10 @@ Radford et al.'s guidelines, one line each in the code below: strided
 (except D's input layer and G's output layer), ReLU in G, LeakyReLU(0.2) in D,
 tanh output, weights drawn from N(0, 0.02). ``use_batchnorm=False`` builds the
 same networks without batch norm, for the chapter's ablation.
+``DCGANDiscriminator(spectral_norm=True, use_batchnorm=False)`` divides each
+convolution's weight by its largest singular value (Miyato et al., 2018;
+chapter 7's power iteration), which keeps D 1-Lipschitz per layer: the
+chapter's full configuration trains that D with the hinge loss.
 
 Shapes (width w=64): z (N, latent_dim) -> (N, 2w, 7, 7) -> (N, w, 14, 14) -> (N, 1, 28, 28).
 """
@@ -59,11 +63,15 @@ class DCGANDiscriminator(nn.Module):
     """
 
     def __init__(self, width: int = 64, channels: int = 1, use_batchnorm: bool = True,
-                 init: bool = True):
+                 init: bool = True, spectral_norm: bool = False):
         super().__init__()
         if width < 1 or channels < 1:
             raise ValueError("width and channels must be positive integers")
+        if spectral_norm and use_batchnorm:
+            raise ValueError("spectral_norm=True needs use_batchnorm=False: batch norm rescales each layer's "
+                             "output again and undoes the Lipschitz bound spectral normalization sets")
         self.width, self.channels, self.use_batchnorm = width, channels, use_batchnorm
+        self.spectral_norm = spectral_norm
         self.net = nn.Sequential(
             nn.Conv2d(channels, width, 4, stride=2, padding=1),  # 28 -> 14, no batch norm here
             nn.LeakyReLU(0.2, inplace=True),
@@ -73,6 +81,10 @@ class DCGANDiscriminator(nn.Module):
         )
         if init:
             self.apply(dcgan_init_)
+        if spectral_norm:  # after the init: W / sigma(W) rescales whatever weights it starts from
+            for layer in self.net:
+                if isinstance(layer, nn.Conv2d):
+                    nn.utils.parametrizations.spectral_norm(layer)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 4 or x.shape[1:] != (self.channels, 28, 28):

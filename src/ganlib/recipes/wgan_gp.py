@@ -1,6 +1,6 @@
 """Train the shipped WGAN-GP MNIST generator of chapter 7.
 
-    python -m ganlib.recipes.wgan_gp [--max-epochs 40] [--minutes M] [--threads 1] [--seed 0]
+    python -m ganlib.recipes.wgan_gp [--max-epochs 200] [--minutes M] [--threads 1] [--seed 0]
 
 A fully connected generator (``MLPGenerator``, 100 -> 256 -> 512 -> 784) and
 a critic without normalization (``MLPCritic``) trained with the Wasserstein
@@ -18,7 +18,7 @@ CONFIG = TrainingConfig(
     name="wgan_gp",
     generator=MLPGenerator, generator_kwargs={"latent_dim": 100, "hidden": [256, 512]},
     discriminator=MLPCritic, discriminator_kwargs={},
-    epochs=40, batch_size=64, loss="wasserstein", gp_weight=10.0, n_critic=5,
+    epochs=200, batch_size=64, loss="wasserstein", gp_weight=10.0, n_critic=5,
     lr_g=1e-4, lr_d=1e-4, betas=(0.0, 0.9), ema_decay=0.999,
     summary="MLPGenerator: 100 -> 256 -> 512 -> 784 tanh; critic MLPCritic 784 -> 512 -> 256 -> 1, no normalization",
 )
