@@ -6,9 +6,10 @@ Radford et al.'s guidelines, one line each in the code below: strided
 tanh output, weights drawn from N(0, 0.02). ``use_batchnorm=False`` builds the
 same networks without batch norm, for the chapter's ablation.
 ``DCGANDiscriminator(spectral_norm=True, use_batchnorm=False)`` divides each
-convolution's weight by its largest singular value (Miyato et al., 2018;
-chapter 7's power iteration), which keeps D 1-Lipschitz per layer: the
-chapter's full configuration trains that D with the hinge loss.
+convolution's (flattened) weight by its largest singular value (Miyato et
+al., 2018; chapter 7's power iteration), which keeps each layer from
+stretching its input much: the chapter's full configuration trains that D
+with the hinge loss.
 
 Shapes (width w=64): z (N, latent_dim) -> (N, 2w, 7, 7) -> (N, w, 14, 14) -> (N, 1, 28, 28).
 """
