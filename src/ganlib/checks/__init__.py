@@ -3,7 +3,7 @@
 Each check runs your function on cases with known answers and prints what was
 expected and what came back for every case.
 """
-from .core import Case, CheckResult, compare_values, run_check  # noqa: F401
+from .core import Case, CheckResult, ForbiddenHelper, compare_values, forbid, graded, graded_mode, run_check  # noqa: F401
 from .ch00_ch01 import check_batches_per_epoch, check_mlp_generator, check_to_pixels  # noqa: F401
 from .ch02 import check_jsd, check_optimal_discriminator  # noqa: F401
 from .ch03 import check_extragradient_step, check_gda_jacobian  # noqa: F401

@@ -5,7 +5,7 @@ import math
 
 import torch
 
-from .core import Case, numeric_answer, run_check
+from .core import Case, forbid, numeric_answer, run_check
 
 
 def _linear_critic(w: torch.Tensor):
@@ -37,6 +37,7 @@ def _scalar(expected: float, atol: float):
 
 def check_gradient_penalty(fn) -> None:
     """Chapter 7: ``fn(critic_fn, real, fake, weight=10.0)`` -> WGAN-GP's penalty (a scalar)."""
+    fn = forbid(fn, "ganlib.losses")  # the exercise says "Do not call ganlib.losses"
     shape = (1, 6, 6)
     real = torch.randn(32, *shape, generator=torch.Generator().manual_seed(1))
     fake = torch.randn(32, *shape, generator=torch.Generator().manual_seed(2))

@@ -4,10 +4,22 @@ A check runs the student's function on cases with known answers and prints,
 for each case, what was expected and what came back, plus a hint, never a
 bare "wrong". With ``GANLIB_STRICT_CHECKS=1`` (set by the tests and CI) a
 failed check raises, so the book's own solutions are verified on every build.
+
+Graded mode (``GANLIB_GRADED=1``, set by the nbgrader edition's setup cell and by
+the generated ``nbgrader_config.py``) says what is wrong with each case without the
+answer: no expected value, no hint, no case description that states the result.
+:class:`graded` scores the checks run inside it as ``points x passed / cases``, the
+number an nbgrader test cell outputs for partial credit. :func:`forbid` makes a
+rule such as "do not call ``ganlib.losses``" part of a check.
 """
 from __future__ import annotations
 
+import contextlib
+import importlib
 import os
+import re
+import sys
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -15,6 +27,9 @@ import numpy as np
 import torch
 
 STRICT_ENV = "GANLIB_STRICT_CHECKS"
+GRADED_ENV = "GANLIB_GRADED"
+# Every CheckResult made while a `graded` block is open (innermost block last).
+_RECORDERS: list = []
 
 
 @dataclass
@@ -58,6 +73,143 @@ def strict() -> bool:
     """True in strict mode (``GANLIB_STRICT_CHECKS=1``: tests and CI), where a failed
     check or expectation raises instead of printing advice."""
     return os.environ.get(STRICT_ENV, "").strip() == "1"
+
+
+def graded_mode() -> bool:
+    """True in graded mode (``GANLIB_GRADED=1``): feedback without answers or hints."""
+    return os.environ.get(GRADED_ENV, "").strip() == "1"
+
+
+_EXPECTED = re.compile(r",?\s*\(?\bexpected\b[^;:]*\)?")
+_DIFFERENCE = re.compile(r"\s*\(largest difference[^)]*\)")
+
+
+def graded_problem(problem: str) -> str:
+    """What is wrong, without what was expected or how to fix it (graded mode).
+
+    A problem reads "what came back: why, or what to do"; graded mode keeps the first
+    part and drops every "expected ..." clause. A student's own exception is kept whole.
+    """
+    if problem.startswith(("raised ", "is not implemented", "calls ")):
+        return problem
+    head = re.split(r": |; ", problem, maxsplit=1)[0]
+    head = _DIFFERENCE.sub("", _EXPECTED.sub("", head)).strip().rstrip(",")
+    return head or "wrong answer"
+
+
+def _graded_label(case: Case, index: int) -> str:
+    """The case's inputs (graded mode): never a description that states the answer."""
+    if case.describe is None:
+        return ", ".join([short(a) for a in case.args] + [f"{k}={short(v)}" for k, v in case.kwargs.items()])
+    head, sep, _ = case.describe.partition(":")
+    if sep:
+        return head.strip()
+    return case.describe if len(case.describe) <= 40 and "=" not in case.describe else f"case {index}"
+
+
+class ForbiddenHelper(Exception):
+    """Raised when a student's function calls a helper the exercise rules out."""
+
+
+def forbid(fn: Callable, *modules: str) -> Callable:
+    """``fn`` run with every function of ``modules`` (e.g. ``"ganlib.losses"``) unavailable.
+
+    While ``fn`` runs, those functions, in their module and wherever ``fn``'s globals
+    hold them (``from ganlib.losses import gradient_penalty``), raise
+    :class:`ForbiddenHelper`; so a check that wraps a student's function with it turns
+    "do not call ganlib.losses" into a failed case instead of a rule on trust.
+    """
+    if not callable(fn):
+        return fn
+    targets = []
+    for name in modules:
+        module = importlib.import_module(name)
+        targets += [(module, attr, obj) for attr, obj in vars(module).items()
+                    if callable(obj) and getattr(obj, "__module__", None) == module.__name__
+                    and not attr.startswith("__")]
+
+    def blocked(module_name, attr):
+        def refuse(*args, **kwargs):
+            raise ForbiddenHelper(f"calls {module_name}.{attr}, which this exercise asks you not to use: "
+                                  "write it yourself")
+        return refuse
+
+    def guarded(*args, **kwargs):
+        saved, scope = [], getattr(fn, "__globals__", {})
+        by_id = {id(obj): (module, attr) for module, attr, obj in targets}
+        try:
+            for module, attr, obj in targets:
+                saved.append((vars(module), attr, obj))
+                setattr(module, attr, blocked(module.__name__, attr))
+            for key, value in list(scope.items()):
+                if id(value) in by_id:
+                    module, attr = by_id[id(value)]
+                    saved.append((scope, key, value))
+                    scope[key] = blocked(module.__name__, attr)
+            return fn(*args, **kwargs)
+        finally:
+            for space, key, value in reversed(saved):
+                space[key] = value
+
+    guarded.__wrapped__ = fn
+    guarded.__name__ = getattr(fn, "__name__", "fn")
+    return guarded
+
+
+class graded:
+    """Score the checks run inside the block: ``points x passed cases / cases``.
+
+        with ganlib.checks.graded(points=2) as grade:
+            ganlib.checks.check_jsd(jsd)
+        grade.score   # the cell's last expression: nbgrader's partial credit
+
+    Inside, checks run in graded mode (no answers, no hints) and never raise;
+    warnings and stderr go to stdout, because nbgrader scores a test cell that
+    writes to stderr as 0.
+    """
+
+    def __init__(self, points: float):
+        self.points, self.results = float(points), []
+
+    def __enter__(self):
+        self._env = {k: os.environ.get(k) for k in (GRADED_ENV, STRICT_ENV)}
+        os.environ[GRADED_ENV], os.environ[STRICT_ENV] = "1", "0"
+        self._stderr = contextlib.redirect_stderr(sys.stdout)
+        self._stderr.__enter__()
+        self._warnings = warnings.catch_warnings()
+        self._warnings.__enter__()
+        warnings.simplefilter("ignore")
+        _RECORDERS.append(self.results)
+        return self
+
+    def __exit__(self, *exc):
+        _RECORDERS.remove(self.results)
+        self._warnings.__exit__(*exc)
+        self._stderr.__exit__(*exc)
+        for key, value in self._env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        return False
+
+    @property
+    def passed(self) -> int:
+        return sum(r.passed for r in self.results)
+
+    @property
+    def total(self) -> int:
+        return sum(r.total for r in self.results)
+
+    @property
+    def score(self) -> float:
+        """Points earned, rounded to 0.01 (0 when no check ran)."""
+        if not self.total:
+            print("no check ran: 0 points")
+            return 0.0
+        score = round(self.points * self.passed / self.total, 2)
+        print(f"score: {score:g} of {self.points:g} points ({self.passed} of {self.total} cases)")
+        return score
 
 
 def short(value) -> str:
@@ -140,15 +292,21 @@ def run_check(name: str, fn: Callable, cases: list[Case]) -> CheckResult:
         print(message)
         if strict():
             raise AssertionError(message + " (strict mode)")
-        return CheckResult(name, 0, len(cases), [message])
+        result = CheckResult(name, 0, len(cases), [message])
+        for recorder in _RECORDERS:
+            recorder.append(result)
+        return result
+    graded_run = graded_mode()
     messages, passed = [], 0
     for i, case in enumerate(cases, 1):
-        label = case.describe or ", ".join([short(a) for a in case.args]
+        label = _graded_label(case, i) if graded_run else case.describe or ", ".join([short(a) for a in case.args]
                                            + [f"{k}={short(v)}" for k, v in case.kwargs.items()])
         try:  # fresh copies: an answer that works in place must not change the next case
             result = fn(*_fresh(case.args), **_fresh(case.kwargs))
         except NotImplementedError:
             problem = "is not implemented yet (it raised NotImplementedError)"
+        except ForbiddenHelper as err:
+            problem = str(err)
         except Exception as err:  # report the student's error instead of a traceback wall
             problem = f"raised {type(err).__name__}: {err}"
         else:
@@ -162,9 +320,14 @@ def run_check(name: str, fn: Callable, cases: list[Case]) -> CheckResult:
             passed += 1
             messages.append(f"  ok   case {i} ({label})")
         else:
-            hint = f"\n       hint: {case.hint}" if case.hint else ""
+            if graded_run:
+                problem, hint = graded_problem(problem), ""
+            else:
+                hint = f"\n       hint: {case.hint}" if case.hint else ""
             messages.append(f"  FAIL case {i} ({label}): {problem}{hint}")
     result = CheckResult(name, passed, len(cases), messages)
+    for recorder in _RECORDERS:
+        recorder.append(result)
     print(result.report())
     if not result.ok and strict():
         raise AssertionError(f"{name}: {result.total - result.passed} check(s) failed (strict mode)")
