@@ -161,9 +161,12 @@ def d_loss_least_squares(real_scores: torch.Tensor, fake_scores: torch.Tensor,
                          a: float = 0.0, b: float = 1.0) -> torch.Tensor:
     """LSGAN's discriminator loss, 1/2 E[(D(x) - b)^2] + 1/2 E[(D(G(z)) - a)^2].
 
-    ``b`` is the target for real data, ``a`` for fakes. With a = -1, b = 1 (and
-    c = 0 for G) the game minimises the Pearson chi-squared divergence; a = 0,
-    b = c = 1 (the defaults) is the 0-1 coding used in practice.
+    ``b`` is the target for real data, ``a`` for fakes. With D optimal, G
+    minimises 2C(G) = (a + b - 2c)^2 / 2 + ((b - a) / 2)^2 chi^2(2 p_g || p_data + p_g),
+    where chi^2(P || Q) = integral of (P - Q)^2 / Q (chapter 8): a Pearson
+    chi-squared divergence for any a != b. a = -1, b = 1, c = 0 (Mao et al.'s
+    b - c = 1, b - a = 2) make it the chi^2 itself; a = 0, b = c = 1 (the
+    defaults, the 0-1 coding used in practice) give 1/2 + chi^2 / 4.
     """
     return 0.5 * (real_scores - b).pow(2).mean() + 0.5 * (fake_scores - a).pow(2).mean()
 

@@ -3,10 +3,12 @@
 An InfoGAN's categorical code is learned without labels, so code 3 need not
 draw the digit 3. We generate samples for every code value, let the MNIST
 classifier read the digits, and match codes to digits by the **best one-to-one
-assignment** (the Hungarian algorithm, ``scipy.optimize.linear_sum_assignment``,
-on the code-by-digit count table). The agreement is the share of samples whose
-digit is the one assigned to their code: 1.0 means every code draws one digit
-of its own; chance for ten equally used codes is about 0.1.
+assignment** (the linear assignment problem on the code-by-digit count
+table, solved by ``scipy.optimize.linear_sum_assignment``: a modified
+Jonker-Volgenant algorithm since SciPy 1.4, which finds the same optimum as
+Kuhn's Hungarian method). The agreement is the share of samples whose digit is
+the one assigned to their code: 1.0 means every code draws one digit of its
+own; chance for ten equally used codes is about 0.1.
 """
 from __future__ import annotations
 

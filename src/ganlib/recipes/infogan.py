@@ -8,11 +8,14 @@ two continuous codes in [-1, 1], DCGAN-style layers of width 64) against an
 of 1024 features, as in the paper) whose body the Q head shares, the
 non-saturating loss plus the mutual-information term (1 x the categorical
 cross-entropy + 0.1 x the Gaussian negative log-likelihood of the continuous
-codes), Adam with lr 1e-3 for G and Q and 2e-4 for D, betas (0.5, 0.999),
-batch 64, as in Chen et al. (2016), on MNIST's training split: chapter 8's
-full profile, which reads this same ``CONFIG``. The Q head is a part of the
-generator module (``generator.q``): it is on G's side of the game and steps
-with G's optimizer, reading D's body, which stays frozen during G's step.
+codes), Adam with lr 1e-3 for G and Q and 2e-4 for D, betas (0.5, 0.999), as
+in Chen et al.'s (2016) MNIST code, and batch 64, on MNIST's training split.
+The batch and the 0.1 are ours: their MNIST launcher uses batch 128 and one
+weight, 1.0, for both information terms. This is chapter 8's full profile,
+which reads this same ``CONFIG``. The Q head is a part of the generator
+module (``generator.q``): it is on G's side of the game and steps with G's
+optimizer, reading D's body, which stays frozen during G's step (in Chen et
+al.'s code Q and the shared body are D's and step with D's optimizer).
 
 The card reports how well the categorical code alone recovers the digit: 10,000
 samples (every code value equally often) read by the MNIST classifier, codes
