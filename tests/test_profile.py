@@ -52,14 +52,49 @@ def test_use_profile_switches_for_the_next_run_profile_call(monkeypatch):
 
 def test_full_profile_without_cuda_warns_with_time_and_how_to_switch(monkeypatch):
     monkeypatch.setattr(profile, "cuda_available", lambda: False)
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    monkeypatch.setenv("GANLIB_NOTEBOOK", "05_dcgan")
     text = str(ganlib.run_profile("full"))
     assert "WARNING: no CUDA GPU" in text
-    assert "minutes for chapter 4" in text and "hours" in text          # the expected CPU time
+    assert "chapter 5 (05_dcgan)" in text                                # the chapter the reader is in
     assert "Change runtime type" in text and "%env GANLIB_PROFILE=quick" in text  # two ways out
     monkeypatch.setattr(profile, "cuda_available", lambda: True)
     assert "WARNING" not in str(ganlib.run_profile("full"))
     monkeypatch.setattr(profile, "cuda_available", lambda: False)
     assert "WARNING" not in str(ganlib.run_profile("quick"))  # quick is fine on a CPU
+
+
+MEASURED = json.loads((ROOT / "benchmarks" / "full_profile_times.json").read_text())
+
+
+def test_cpu_warning_quotes_the_measured_time_of_the_readers_chapter(monkeypatch):
+    """The times come from benchmarks/full_profile_times.json (the instructors' table), never typed in."""
+    for stem, entry in MEASURED["notebooks"].items():
+        text = profile.full_on_cpu_warning(stem)
+        assert f"this notebook, {profile._chapter(stem)} ({stem}), takes about " \
+               f"{profile._duration(entry['full_cpu_seconds'])}" in text
+    total = sum(e["full_cpu_seconds"] for e in MEASURED["notebooks"].values())
+    assert f"the whole book about {profile._duration(total)}" in text
+    assert profile.full_on_cpu_warning("05_dcgan").count("chapter 5 (05_dcgan)") == 1
+    assert "chapter 5's Keras companion" in profile.full_on_cpu_warning("05_dcgan_keras")
+    assert profile._duration(6424.6) == "1.8 h" and profile._duration(638.2) == "11 min"
+    # a notebook the reader's front end does not name: the slowest chapter, and the whole book
+    slowest = max(MEASURED["notebooks"], key=lambda n: MEASURED["notebooks"][n]["full_cpu_seconds"])
+    assert f"up to about {profile._duration(MEASURED['notebooks'][slowest]['full_cpu_seconds'])}" \
+        in profile.full_on_cpu_warning("some_notebook")
+    # pip-installed (no benchmarks/ folder): no number, rather than a stale one
+    bare = profile.full_on_cpu_warning("05_dcgan", measurement={})
+    assert "minutes to hours" in bare and not any(ch.isdigit() for ch in bare.split("Either")[0])
+
+
+def test_the_notebook_is_named_by_the_runner_jupyter_or_vs_code(monkeypatch):
+    for var in profile.NOTEBOOK_ENVS:
+        monkeypatch.delenv(var, raising=False)
+    assert profile.current_notebook() is None
+    monkeypatch.setenv("JPY_SESSION_NAME", "/home/me/course/notebooks/07_wgan.ipynb")
+    assert profile.current_notebook() == "07_wgan"
+    monkeypatch.setenv("GANLIB_NOTEBOOK", "04_mlp_gan")
+    assert profile.current_notebook() == "04_mlp_gan"
 
 
 def test_chapter0_teaches_the_switch_that_works():

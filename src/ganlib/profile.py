@@ -12,8 +12,10 @@ and re-run the setup cell and the cells after it.
 """
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 PROFILE_ENV = "GANLIB_PROFILE"
 PROFILES = ("quick", "full")
@@ -28,14 +30,85 @@ SWITCH_HINT = (
     "To switch in this session, no restart needed: run %env GANLIB_PROFILE=quick (or =full) "
     "in a cell,\nthen re-run this setup cell and the cells after it.")
 
-# Derived from the README's benchmarks (2-core CPU: MLP GAN about 3,500 images/s,
-# DCGAN about 470 images/s) and the chapters' full sizes.
-FULL_ON_CPU_WARNING = (
-    "WARNING: no CUDA GPU found, and the full profile trains every model for real.\n"
-    "On a 2-core CPU that takes about 10 minutes for chapter 4, about 20 for chapter 5 and\n"
-    "hours for the whole book (minutes per chapter on a GPU). Either ask for a GPU\n"
-    "(Colab: Runtime > Change runtime type > GPU, then run the notebook again) or switch to\n"
-    "the quick profile: %env GANLIB_PROFILE=quick, then re-run this cell.")
+# The measured full-profile time of every notebook (``make full-times``; the
+# table on book/instructors.md is written from the same file). A repository
+# checkout has it; a pip-installed ganlib (Colab) does not, and then the warning
+# names no number rather than a stale one.
+MEASURED_TIMES = Path(__file__).resolve().parents[2] / "benchmarks" / "full_profile_times.json"
+NOTEBOOK_ENVS = ("GANLIB_NOTEBOOK", "JPY_SESSION_NAME")  # the test runner's; Jupyter's (the notebook's path)
+
+FULL_ON_CPU_WAYS_OUT = (
+    "Either ask for a GPU (Colab: Runtime > Change runtime type > GPU, then run the notebook\n"
+    "again) or switch to the quick profile: %env GANLIB_PROFILE=quick, then re-run this cell.")
+
+
+def current_notebook() -> str | None:
+    """The name (stem) of the notebook this kernel runs, where the front end says it
+    (the test runner, Jupyter, VS Code), else None (Colab, plain Python)."""
+    for var in NOTEBOOK_ENVS:
+        if os.environ.get(var):
+            return Path(os.environ[var]).stem
+    try:
+        from IPython import get_ipython
+        shell = get_ipython()
+    except ImportError:  # pragma: no cover - IPython is a dependency of the notebooks
+        shell = None
+    for key in ("__session__", "__vsc_ipynb_file__"):
+        value = getattr(shell, "user_ns", {}).get(key) if shell is not None else None
+        if value:
+            return Path(str(value)).stem
+    return None
+
+
+def measured_times(path: Path | str = MEASURED_TIMES) -> dict | None:
+    """The measurement file's per-notebook times, or None where it is not shipped."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _chapter(stem: str) -> str:
+    number = stem.split("_", 1)[0]
+    name = f"chapter {int(number)}" if number.isdigit() else stem
+    return f"{name}'s Keras companion" if stem.endswith("_keras") else name
+
+
+def full_on_cpu_warning(notebook: str | None = None, measurement: dict | None = None) -> str:
+    """The warning for the full profile without a GPU: the measured CPU time of
+    ``notebook`` (default: the one this kernel runs) and of the whole book, read
+    from ``benchmarks/full_profile_times.json``, so it cannot drift from the table
+    on book/instructors.md."""
+    notebook = notebook if notebook is not None else current_notebook()
+    measurement = measurement if measurement is not None else measured_times()
+    lines = ["WARNING: no CUDA GPU found, and the full profile trains every model for real."]
+    times = {name: entry.get("full_cpu_seconds", entry.get("full_seconds"))
+             for name, entry in ((measurement or {}).get("notebooks") or {}).items()}
+    times = {name: t for name, t in times.items() if isinstance(t, (int, float))}
+    if not times:
+        lines.append("On a CPU a model chapter takes from minutes to hours (book/instructors.md lists the\n"
+                     "measured time of each chapter).")
+    else:
+        total = _duration(sum(times.values()))
+        if notebook in times:
+            lines.append(f"On one CPU core this notebook, {_chapter(notebook)} ({notebook}), takes about "
+                         f"{_duration(times[notebook])},\nand the whole book about {total}")
+        else:
+            slowest = max(times, key=times.get)
+            lines.append(f"On one CPU core a chapter takes up to about {_duration(times[slowest])} "
+                         f"({_chapter(slowest)}),\nand the whole book about {total}")
+        lines[-1] += (f" (estimated from steps timed on {measurement.get('date', '?')}; book/instructors.md "
+                      "lists every chapter).")
+    lines.append(FULL_ON_CPU_WAYS_OUT)
+    return "\n".join(lines)
 
 
 def cuda_available() -> bool:
@@ -78,7 +151,7 @@ class RunProfile:
     def warning(self) -> str | None:
         """What the reader must know before running this profile here, if anything."""
         if self.name == "full" and self.cuda is False:
-            return FULL_ON_CPU_WARNING
+            return full_on_cpu_warning()
         return None
 
     def __str__(self) -> str:
