@@ -8,7 +8,7 @@ VENV ?= .venv
 PROFILE ?= quick
 BIN := $(VENV)/bin
 
-.PHONY: book test smoke-full full-times venv oldest oldest-venv student nbgrader clean
+.PHONY: book test smoke-full full-times venv oldest oldest-venv student colab nbgrader term-plan clean
 
 $(BIN)/.installed: requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -79,9 +79,13 @@ oldest: oldest-venv
 student: venv
 	$(BIN)/python -m ganlib.student notebooks --out student
 
+# The Colab edition (no MyST, solutions folded, setup cell pinned to this release) in colab/
+colab: venv
+	$(BIN)/python -m ganlib.colab notebooks --out colab
+
 # nbgrader source tree (nbgrader-course/source/<chapter>/) from the same exercise markup
 nbgrader: venv
 	$(BIN)/python -m ganlib.nbgrader_edition notebooks --out nbgrader-course
 
 clean:
-	rm -rf _build student nbgrader-course
+	rm -rf _build student colab nbgrader-course

@@ -3,6 +3,10 @@ every solution removed.
 
     python -m ganlib.student notebooks/ --out student/
 
+The edition is the Colab conversion (:mod:`ganlib.colab`: no MyST left, exercises as
+numbered headings, an answer cell under every written exercise, the setup cell
+pinned to this release) with the solutions removed as below.
+
 Removed: markdown cells holding a ``{solution}`` directive, everything from a
 ``{solution-start}`` cell to its ``{solution-end}`` cell (inclusive), code
 cells tagged ``solution``, and cells tagged ``student-remove`` (a reference
@@ -140,20 +144,11 @@ def read_exercises(path: str | Path) -> list[Exercise]:
 
 
 def write_student_edition(src_dir: str | Path, out_dir: str | Path) -> list[Path]:
-    """Strip every notebook under ``src_dir`` into ``out_dir``; returns the files written."""
-    src_dir, out_dir = Path(src_dir), Path(out_dir)
-    notebooks = sorted(p for p in src_dir.glob("*.ipynb"))
-    if not notebooks:
-        raise FileNotFoundError(f"no .ipynb notebooks in {src_dir}")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for path in notebooks:
-        nb = nbformat.read(path, as_version=4)
-        student, _ = strip_solutions(nb)
-        target = out_dir / path.name
-        nbformat.write(student, target)
-        written.append(target)
-    return written
+    """The student edition of every notebook under ``src_dir``, written to ``out_dir``
+    (:func:`ganlib.colab.write_edition` with ``edition="student"``); returns the files written."""
+    from .colab import write_edition  # the colab module builds on this one's parser
+
+    return write_edition(src_dir, out_dir, edition="student")
 
 
 def main(argv=None) -> None:
