@@ -51,3 +51,13 @@ def test_notebook_defines_every_book_macro_it_uses(path):
     assert not missing, (f"{path.name} uses {', '.join(chr(92) + m for m in missing)}, defined only in "
                          "_config.yml: Colab and Jupyter show them raw. Write the command out "
                          r"(\mathbb{E}, \operatorname{JSD}, ...) or define it in the notebook.")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_display_math_stands_on_its_own_lines(path):
+    """``$$`` sharing a line with text (in a paragraph or a list item) renders garbled in
+    the book: a display block opens and closes on lines of its own."""
+    cells = json.loads(path.read_text())["cells"]
+    bad = [line.strip() for c in cells if c["cell_type"] == "markdown"
+           for line in "".join(c["source"]).split("\n") if "$$" in line and line.strip() != "$$"]
+    assert not bad, f"{path.name}: display math on a line with other text: {bad[:3]}"
