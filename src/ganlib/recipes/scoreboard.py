@@ -67,7 +67,7 @@ def score_generators(names=None, n_samples: int = REFERENCE_SIZE, seed: int = 0,
     ref_features = test_split_features(classifier)
     rows, notes = [], []
     real = score_images(yardstick_images().images[:n_samples], ref_features, classifier=classifier, seed=seed)
-    rows.append({"name": "real MNIST (training images the classifier never saw)", **real, "trained_on": None})
+    rows.append({"name": "real MNIST (training images the classifier never trained on)", **real, "trained_on": None})
     names = shipped_generators(weights_dir) if names is None else list(names)
     for name in names:
         start = time.time()
