@@ -354,3 +354,26 @@ def test_torch_optimizers_work_after_importing_ganlib_keras():
             "torch.optim.Adam([torch.zeros(1, requires_grad=True)]); print('ok')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-500:]
+
+
+def test_tensorflow_grows_gpu_memory_instead_of_taking_it_all():
+    """On a GPU, TensorFlow's default takes all the memory and leaves none for PyTorch in the
+    same kernel; ganlib.keras turns on memory growth for every GPU (a fake config here)."""
+    calls = []
+
+    class Experimental:
+        @staticmethod
+        def set_memory_growth(device, enable):
+            calls.append((device, enable))
+            if device == "GPU:1":
+                raise RuntimeError("Physical devices cannot be modified after being initialized")
+
+    class Config:
+        experimental = Experimental
+
+        @staticmethod
+        def list_physical_devices(kind):
+            return ["GPU:0", "GPU:1"] if kind == "GPU" else []
+
+    assert gk.allow_gpu_memory_growth(Config) == ["GPU:0", "GPU:1"]
+    assert calls == [("GPU:0", True), ("GPU:1", True)]

@@ -102,6 +102,10 @@ class TensorBatches:
         n = len(tensors[0])
         if any(len(t) != n for t in tensors):
             raise ValueError("all tensors must have the same length (first dimension)")
+        devices = {str(t.device) for t in tensors}
+        if len(devices) > 1:
+            raise ValueError(f"the tensors are on different devices ({', '.join(sorted(devices))}): "
+                             "move them to one, e.g. TensorBatches(images.to(dev), labels.to(dev), ...)")
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         if drop_last and batch_size > n:

@@ -19,18 +19,19 @@ WGAN-GP and conditional GANs; it knows no particular model.
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
 import os
 import random
 import time
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from .inputs import values_already_checked
 from .latent import LabelledNoise, Latents, NoiseSampler, balanced_labels, fixed_noise, latent_sampler  # noqa: F401
 from .losses import d_loss_minimax, g_loss_nonsaturating
 
@@ -120,31 +121,78 @@ def frozen(module: torch.nn.Module):
 
 
 class MixedPrecision:
-    """float16 autocast with loss scaling on CUDA; plain float32 elsewhere."""
+    """Mixed precision as a GPU trains: float16 autocast, and one loss scaler per player
+    ("D", "G") so that small float16 gradients do not round to zero; or plain float32.
 
-    def __init__(self, device: torch.device, enabled: bool | None = None):
-        self.enabled = device.type == "cuda" if enabled is None else bool(enabled and device.type == "cuda")
+    ``MixedPrecision(device)`` is on for CUDA devices and off elsewhere.
+    ``MixedPrecision.emulated()`` runs the same code on the CPU (float16 autocast and a CPU
+    ``GradScaler``, torch >= 2.3), so the path a Colab GPU takes is tested without one.
+    The scalers' states go into checkpoints (:meth:`state_dict`): a resumed run keeps its
+    loss scale instead of starting again at 65,536 and skipping steps to find it.
+    """
+
+    def __init__(self, device, enabled: bool | None = None, *, device_type: str | None = None,
+                 dtype: torch.dtype = torch.float16):
+        self.device_type = device_type or torch.device(device).type
+        self.enabled = self.device_type == "cuda" if enabled is None else bool(enabled)
+        self.dtype = dtype
         self._scalers = {}
+
+    @classmethod
+    def emulated(cls) -> "MixedPrecision":
+        """The CUDA path (float16 autocast, loss scaling) on the CPU, for tests."""
+        if not hasattr(torch.amp, "GradScaler"):
+            raise RuntimeError("emulating mixed precision on the CPU needs torch >= 2.3 (torch.amp.GradScaler)")
+        return cls(torch.device("cpu"), enabled=True)
 
     def autocast(self):
         if not self.enabled:
             return contextlib.nullcontext()
-        return torch.autocast("cuda", dtype=torch.float16)
+        return torch.autocast(self.device_type, dtype=self.dtype)
 
-    def backward_and_step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
+    def scaler(self, role: str):
+        """The loss scaler of one player ("D" or "G"), made on first use."""
+        if role not in self._scalers:
+            make = getattr(torch.amp, "GradScaler", None)  # torch.amp.GradScaler is new in torch 2.3
+            self._scalers[role] = make(self.device_type) if make is not None else torch.cuda.amp.GradScaler()
+        return self._scalers[role]
+
+    def backward_and_step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer, role: str) -> None:
+        """zero_grad, backward, step; under mixed precision through ``role``'s loss scaler."""
         optimizer.zero_grad(set_to_none=True)
         if not self.enabled:
             loss.backward()
             optimizer.step()
             return
-        scaler = self._scalers.get(id(optimizer))
-        if scaler is None:  # torch.amp.GradScaler is new in torch 2.3
-            make = getattr(torch.amp, "GradScaler", None)
-            scaler = make("cuda") if make is not None else torch.cuda.amp.GradScaler()
-            self._scalers[id(optimizer)] = scaler
+        scaler = self.scaler(role)
         scaler.scale(loss).backward()
-        scaler.step(optimizer)
+        scaler.step(optimizer)  # skipped when a gradient overflowed; a fused Adam needs no host read here
         scaler.update()
+
+    def state_dict(self) -> dict:
+        return {role: scaler.state_dict() for role, scaler in self._scalers.items()}
+
+    def load_state_dict(self, state: dict) -> None:
+        for role, scaler_state in state.items():
+            if self.enabled and scaler_state:
+                self.scaler(role).load_state_dict(scaler_state)
+
+    def __repr__(self) -> str:
+        return (f"MixedPrecision({self.device_type}, {str(self.dtype).replace('torch.', '')})" if self.enabled
+                else "MixedPrecision(off: float32)")
+
+
+def adam(params, lr: float, betas=(0.5, 0.999), fused: bool | None = None) -> torch.optim.Adam:
+    """Adam; fused into one kernel when the parameters are on a GPU (``fused=None``).
+
+    A fused Adam also takes the loss scaler's overflow check inside its kernel, so a
+    mixed-precision step does not wait for the GPU to report it.
+    """
+    params = list(params)
+    if fused is None:
+        tensors = [p for group in params for p in (group["params"] if isinstance(group, dict) else [group])]
+        fused = bool(tensors) and all(p.is_cuda for p in tensors)
+    return torch.optim.Adam(params, lr=lr, betas=betas, **({"fused": True} if fused else {}))
 
 
 FULL_PRECISION = MixedPrecision(torch.device("cpu"))
@@ -163,7 +211,7 @@ def d_step(discriminator, opt_d, d_loss, real, fake, d_inputs=(), penalty=None,
     loss = d_loss(real_out, fake_out)
     if penalty is not None:  # a gradient penalty sees D with its extra inputs bound
         loss = loss + penalty(lambda x: discriminator(x, *d_inputs).float(), real.float(), fake.float())
-    precision.backward_and_step(loss, opt_d)
+    precision.backward_and_step(loss, opt_d, "D")
     return loss.detach(), real_out.detach(), fake_out.detach()
 
 
@@ -179,7 +227,7 @@ def g_step(discriminator, opt_g, g_loss, fake, d_inputs=(), precision: MixedPrec
         loss = g_loss(discriminator(fake, *d_inputs).float())
         if extra_loss is not None:
             loss = loss + extra_loss(fake).float()
-    precision.backward_and_step(loss, opt_g)
+    precision.backward_and_step(loss, opt_g, "G")
     return loss.detach()
 
 
@@ -251,46 +299,41 @@ class AfterDStep(Callback):
         return f"AfterDStep({getattr(self.fn, '__qualname__', self.fn)!r})"
 
 
-def _ema_update(averaged, current, num_averaged, *, decay):
-    return averaged + (1 - decay) * (current - averaged)
-
-
 class EMA(Callback):
     """An exponential moving average of G's weights (and batch-norm statistics),
     updated after every G step: ``ema = decay * ema + (1 - decay) * G``.
 
     The average is smoother than the last iterate, which oscillates around the
-    equilibrium (chapter 3); ``callback.model`` is the averaged generator.
+    equilibrium (chapter 3); ``callback.generator`` is the averaged generator, a copy of
+    G that lives on G's device and is updated there (no value is read back per step).
     """
 
     def __init__(self, decay: float = 0.999):
         if not 0 < decay < 1:
             raise ValueError(f"decay must be between 0 and 1, got {decay}")
-        self.decay, self.model = decay, None
+        self.decay, self.generator = decay, None
 
     def on_train_begin(self, run):
-        if self.model is None:
-            swa = torch.optim.swa_utils
-            if hasattr(swa, "get_ema_multi_avg_fn"):  # torch >= 2.1: one fused update for all tensors
-                averaging = {"multi_avg_fn": swa.get_ema_multi_avg_fn(self.decay)}
-            else:  # torch 2.0: the same update, tensor by tensor
-                averaging = {"avg_fn": partial(_ema_update, decay=self.decay)}
-            self.model = swa.AveragedModel(run.generator, use_buffers=True, **averaging)
+        if self.generator is None:
+            self.generator = copy.deepcopy(run.generator).requires_grad_(False)
 
+    @torch.no_grad()
     def on_g_step_end(self, run):
-        self.model.update_parameters(run.generator)
+        for averaged, current in zip(self.generator.state_dict().values(), run.generator.state_dict().values()):
+            if averaged.is_floating_point():
+                averaged.lerp_(current, 1 - self.decay)
+            else:  # counters such as batch norm's num_batches_tracked
+                averaged.copy_(current)
 
     def state_dict(self):
-        return {"ema": self.model.state_dict()} if self.model is not None else {}
+        return {"ema": self.generator.state_dict()} if self.generator is not None else {}
 
     def load_state_dict(self, state):
         if "ema" in state:
-            self.model.load_state_dict(state["ema"])
-
-    @property
-    def generator(self) -> torch.nn.Module:
-        """The averaged generator (a plain module of G's class)."""
-        return self.model.module
+            averaged = state["ema"]
+            if "n_averaged" in averaged:  # written by an earlier ganlib (torch's AveragedModel)
+                averaged = {k.removeprefix("module."): v for k, v in averaged.items() if k != "n_averaged"}
+            self.generator.load_state_dict(averaged)
 
     def __repr__(self) -> str:
         return f"EMA(decay={self.decay})"
@@ -475,7 +518,15 @@ def _set_rng_state(state: dict) -> None:
     p = state["python"]
     random.setstate((p["version"], tuple(p["internal"]), p["gauss"]))
     if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+        _set_cuda_rng_states(state["cuda"])
+
+
+def _set_cuda_rng_states(states) -> None:
+    """Restore the CUDA generators this machine has. A checkpoint from a machine with more
+    GPUs restores as many as are here (training uses the first); one from a machine with
+    fewer leaves the others as they are."""
+    for index, device_state in enumerate(list(states)[:torch.cuda.device_count()]):
+        torch.cuda.set_rng_state(device_state, index)
 
 
 def run_fingerprint(run: "TrainingRun") -> dict:
@@ -525,11 +576,19 @@ class Checkpoint(Callback):
     """Save everything a run needs to continue exactly, after every epoch; with
     ``resume``, an existing file is loaded first.
 
-    The file holds both networks, both optimizers, the history, the position,
-    every random generator's state, the other callbacks' states (an EMA, say)
-    and a fingerprint of the run's settings. Resuming with other settings stops
-    with a message naming what differs. Writes go to a temporary file first,
-    so a disconnect mid-save never leaves a broken checkpoint.
+    The file holds both networks, both optimizers, the loss scalers of mixed
+    precision, the history, the position, every random generator's state, the
+    other callbacks' states (an EMA, say) and a fingerprint of the run's
+    settings. Resuming with other settings stops with a message naming what
+    differs. Writes go to a temporary file first, so a disconnect mid-save never
+    leaves a broken checkpoint.
+
+    Where "exactly" holds: on a CPU, a resumed run equals the uninterrupted one bit
+    for bit (the tests check it, float16 emulation included). On a CUDA GPU it holds
+    only with deterministic kernels (``torch.use_deterministic_algorithms(True)`` and
+    ``CUBLAS_WORKSPACE_CONFIG=:4096:8`` set before CUDA starts); by default cuDNN's
+    convolution kernels may sum in a different order from run to run, so a resumed
+    GPU run continues the same training but not the same digits.
     """
 
     order = -1  # restores the run before any other callback looks at it (and saves after them all)
@@ -555,6 +614,7 @@ class Checkpoint(Callback):
         run.opt_d.load_state_dict(state["opt_d"])
         run.history = History.from_state_dict(state["history"])
         run.epoch, run.step = int(state["epoch"]), int(state["step"])
+        run.precision.load_state_dict(state.get("loss_scalers", {}))
         run.last_loss_g = state.get("last_loss_g")
         if run.last_loss_g is not None:
             run.last_loss_g = run.last_loss_g.to(run.device)
@@ -576,7 +636,8 @@ class Checkpoint(Callback):
         torch.save({"generator": run.generator.state_dict(), "discriminator": run.discriminator.state_dict(),
                     "opt_g": run.opt_g.state_dict(), "opt_d": run.opt_d.state_dict(),
                     "history": run.history.state_dict(), "epoch": run.epoch, "step": run.step,
-                    "last_loss_g": run.last_loss_g, "rng": _rng_state(), "fingerprint": run_fingerprint(run),
+                    "last_loss_g": run.last_loss_g, "loss_scalers": run.precision.state_dict(),
+                    "rng": _rng_state(), "fingerprint": run_fingerprint(run),
                     "callbacks": {type(cb).__name__: cb.state_dict() for cb in run.callbacks
                                   if cb is not self and cb.state_dict()}}, tmp)
         os.replace(tmp, self.path)
@@ -609,6 +670,7 @@ class TrainingRun:
     last_loss_g: torch.Tensor | None = None
     stop: str | None = None     # set by a callback to end training, saying why
     restore_later: tuple | None = None  # (callback states, RNG states) from a checkpoint
+    precision: MixedPrecision = FULL_PRECISION  # autocast and the loss scalers' states
 
     def call(self, hook: str) -> None:
         callbacks = self.callbacks
@@ -645,6 +707,25 @@ def _first_images(data) -> torch.Tensor:
     return split_batch(next(iter(data)))[0]
 
 
+def _check_class_labels(generator, data) -> None:
+    """A conditional GAN's class ids, checked once here: the networks skip the check while
+    training (it would make a GPU wait every step)."""
+    n_classes = getattr(generator, "n_classes", None)
+    if not getattr(generator, "conditional", False) or n_classes is None:
+        return
+    tensors = getattr(data, "tensors", None)
+    labels = tensors[1] if tensors is not None and len(tensors) > 1 else split_batch(next(iter(data)))[1]
+    if labels is None:
+        raise ValueError(f"{type(generator).__name__} is conditional but the batches have no labels: "
+                         "pass batches of (images, labels), e.g. data.batches(64, with_labels=True)")
+    if labels.is_floating_point() or labels.dim() != 1:
+        raise TypeError(f"the data's labels must be class ids of shape (N,) and an integer dtype, got "
+                        f"{labels.dtype} of shape {tuple(labels.shape)}")
+    if len(labels) and (labels.min() < 0 or labels.max() >= n_classes):
+        raise ValueError(f"the data's labels run from {int(labels.min())} to {int(labels.max())}, but "
+                         f"{type(generator).__name__} has n_classes={n_classes} (ids 0..{n_classes - 1})")
+
+
 def check_training_inputs(generator, discriminator, data, sampler, device) -> None:
     """Fail early, with what to do, on the mistakes that otherwise train silently wrong."""
     if isinstance(data, torch.Tensor):
@@ -665,6 +746,7 @@ def check_training_inputs(generator, discriminator, data, sampler, device) -> No
     if real.dim() == 4 and (low < -1.01 or high > 1.01):  # images (points of a toy set may lie anywhere)
         raise ValueError(f"the real images run from {low:.3g} to {high:.3g}, but the generator's tanh "
                          "makes [-1, 1]: map 0..255 pixels with x / 127.5 - 1 and [0, 1] pixels with 2x - 1")
+    _check_class_labels(generator, data)
     with torch.no_grad():
         was_training = generator.training
         generator.eval()
@@ -682,7 +764,8 @@ def train_gan(generator: torch.nn.Module, discriminator: torch.nn.Module, data, 
               opt_g: torch.optim.Optimizer | None = None, opt_d: torch.optim.Optimizer | None = None,
               n_critic: int = 1, penalty=None, g_extra_loss=None, latents=None, callbacks=(),
               checkpoint: str | os.PathLike | None = None, scores: str = "probability",
-              device=None, progress: bool = True, desc: str = "training") -> History:
+              device=None, precision: MixedPrecision | None = None, progress: bool = True,
+              desc: str = "training") -> History:
     """Train a GAN by alternating discriminator and generator steps.
 
     data:        iterable of batches (``images`` or ``(images, labels)``) with ``len()``,
@@ -700,7 +783,8 @@ def train_gan(generator: torch.nn.Module, discriminator: torch.nn.Module, data, 
     checkpoint:  a file: shorthand for ``callbacks=[Checkpoint(path)]`` (saved every epoch,
                  resumed when it exists, so a disconnected Colab run continues exactly).
     scores:      "probability" (record sigmoid of D's outputs) or "raw" (critic scores).
-    Mixed precision is on for CUDA (:class:`MixedPrecision`).
+    precision:   a :class:`MixedPrecision` (default: float16 autocast with loss scaling on
+                 CUDA, float32 elsewhere; ``MixedPrecision.emulated()`` runs the CUDA path on a CPU).
     """
     if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs must be a whole number of at least 1, got {epochs!r}")
@@ -716,8 +800,9 @@ def train_gan(generator: torch.nn.Module, discriminator: torch.nn.Module, data, 
     steps_per_epoch = len(data)
     if steps_per_epoch < 1:
         raise ValueError("the data gives no batch: use a smaller batch size or more data")
-    opt_g = opt_g or torch.optim.Adam(generator.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    opt_d = opt_d or torch.optim.Adam(discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_g = opt_g or adam(generator.parameters(), lr=2e-4)
+    opt_d = opt_d or adam(discriminator.parameters(), lr=2e-4)
+    precision = precision if precision is not None else MixedPrecision(dev)
 
     callbacks = list(callbacks)
     if checkpoint is not None:
@@ -729,39 +814,39 @@ def train_gan(generator: torch.nn.Module, discriminator: torch.nn.Module, data, 
 
     run = TrainingRun(generator, discriminator, opt_g, opt_d, d_loss, g_loss, penalty, g_extra_loss, n_critic, sampler,
                       data, epochs, dev, History(scores=scores, steps_per_epoch=steps_per_epoch),
-                      callbacks, steps_per_epoch)
+                      callbacks, steps_per_epoch, precision=precision)
     run.begin()
-    precision = MixedPrecision(dev)
     to_score = torch.sigmoid if scores == "probability" else (lambda out: out)
     recorder = _Recorder(run, checkpoint=next((cb.path for cb in callbacks if isinstance(cb, Checkpoint)), None))
     bar = tqdm(total=epochs * steps_per_epoch, initial=run.step, desc=desc, disable=not progress, unit="step")
 
-    while run.epoch < epochs and not run.stop:
-        for batch in data:  # one epoch
-            real, labels = split_batch(batch)
-            real = real.to(dev, non_blocking=True)
-            inputs = sampler(len(real), None if labels is None else labels.to(dev, non_blocking=True), dev)
-            g_due = run.step % n_critic == 0
-            with torch.set_grad_enabled(g_due), precision.autocast():
-                fake = generator(*inputs.g_inputs)  # one batch of fakes serves both steps
+    with values_already_checked():  # check_training_inputs read the labels once; no reads per step
+        while run.epoch < epochs and not run.stop:
+            for batch in data:  # one epoch
+                real, labels = split_batch(batch)
+                real = real.to(dev, non_blocking=True)
+                inputs = sampler(len(real), None if labels is None else labels.to(dev, non_blocking=True), dev)
+                g_due = run.step % n_critic == 0
+                with torch.set_grad_enabled(g_due), precision.autocast():
+                    fake = generator(*inputs.g_inputs)  # one batch of fakes serves both steps
 
-            loss_d, real_out, fake_out = d_step(discriminator, opt_d, d_loss, real, fake, inputs.d_inputs,
-                                                penalty, precision)
-            run.call("on_d_step_end")
-            if g_due:
-                extra = None if g_extra_loss is None else _bind_extra(g_extra_loss, real, inputs)
-                run.last_loss_g = g_step(discriminator, opt_g, g_loss, fake, inputs.d_inputs, precision, extra)
-                run.call("on_g_step_end")
+                loss_d, real_out, fake_out = d_step(discriminator, opt_d, d_loss, real, fake, inputs.d_inputs,
+                                                    penalty, precision)
+                run.call("on_d_step_end")
+                if g_due:
+                    extra = None if g_extra_loss is None else _bind_extra(g_extra_loss, real, inputs)
+                    run.last_loss_g = g_step(discriminator, opt_g, g_loss, fake, inputs.d_inputs, precision, extra)
+                    run.call("on_g_step_end")
 
-            run.step += 1
-            recorder.add(loss_d, run.last_loss_g, to_score(real_out).mean(), to_score(fake_out).mean())
-            bar.update(1)
-            run.call("on_step_end")
-            if run.stop and run.step % steps_per_epoch:
-                break  # mid-epoch (a step cap): no checkpoint is written for a partial epoch
-        recorder.flush(bar)
-        run.epoch += run.step == (run.epoch + 1) * steps_per_epoch
-        run.call("on_epoch_end")
+                run.step += 1
+                recorder.add(loss_d, run.last_loss_g, to_score(real_out).mean(), to_score(fake_out).mean())
+                bar.update(1)
+                run.call("on_step_end")
+                if run.stop and run.step % steps_per_epoch:
+                    break  # mid-epoch (a step cap): no checkpoint is written for a partial epoch
+            recorder.flush(bar)
+            run.epoch += run.step == (run.epoch + 1) * steps_per_epoch
+            run.call("on_epoch_end")
     bar.close()
     if run.stop and run.epoch < epochs:
         print(f"Stopped early: {run.stop}.")

@@ -47,6 +47,23 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ star
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+
+
+def allow_gpu_memory_growth(config=tf.config) -> list:
+    """Let TensorFlow take GPU memory as it needs it instead of all of it at start-up, so
+    PyTorch in the same kernel (an Inception score, a ganlib generator) still finds memory.
+    Returns the GPUs it was set for. Must run before TensorFlow first touches a GPU."""
+    gpus = config.list_physical_devices("GPU")
+    for gpu in gpus:
+        try:
+            config.experimental.set_memory_growth(gpu, True)
+        except RuntimeError:  # TensorFlow already initialised this GPU: its setting stays
+            pass
+    return gpus
+
+
+allow_gpu_memory_growth()
+
 if keras.backend.backend() != "tensorflow":
     raise ImportError(
         f"ganlib.keras needs Keras on the TensorFlow backend, but KERAS_BACKEND is "

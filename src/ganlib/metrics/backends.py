@@ -196,8 +196,8 @@ def torchmetrics_kid(real_images, fake_images, subsets: int = 50, subset_size: i
     metric = _metric("kid", "2048", device, subsets=subsets, subset_size=subset_size)
     _update(metric, real_images, batch_size, device, real=True)
     _update(metric, fake_images, batch_size, device, real=False)
-    with torch.random.fork_rng(devices=[]):  # torchmetrics draws its subsets from the global RNG
-        torch.manual_seed(seed)
+    with torch.random.fork_rng(devices=[]):  # torchmetrics draws its subsets from the global CPU RNG
+        torch.default_generator.manual_seed(seed)  # only what is forked (torch.manual_seed seeds CUDA too)
         mean, std = metric.compute()
     return Score(float(mean), float(std) * math.sqrt(subsets / (subsets - 1)) if subsets > 1 else 0.0)
 
@@ -208,7 +208,7 @@ def torchmetrics_inception_score(images, splits: int = 10, seed: int = 0, batch_
     device = _device(device)
     metric = _metric("is", "logits_unbiased", device, splits=splits)
     _update(metric, images, batch_size, device)
-    with torch.random.fork_rng(devices=[]):  # torchmetrics shuffles with the global RNG
-        torch.manual_seed(seed)
+    with torch.random.fork_rng(devices=[]):  # torchmetrics shuffles with the global CPU RNG
+        torch.default_generator.manual_seed(seed)  # only what is forked (torch.manual_seed seeds CUDA too)
         mean, std = metric.compute()
     return Score(float(mean), float(std))

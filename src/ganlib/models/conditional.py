@@ -23,14 +23,20 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..inputs import check_values
 from ..latent import balanced_labels  # noqa: F401  (one home; chapter 6 imports it from here)
 
 LABEL_MODES = ("embedding", "onehot")
 
 
-def check_labels(labels, n_classes: int, batch: int | None = None) -> torch.Tensor:
+def check_labels(labels, n_classes: int, batch: int | None = None, values: bool = True) -> torch.Tensor:
     """Return ``labels`` if they are integer class ids in 0..n_classes-1 of shape (N,), else
-    raise an error that says how to fix them."""
+    raise an error that says how to fix them.
+
+    ``values=False`` checks the type and shape only. The range check reads the smallest and
+    largest id (a GPU waits for that), so it is skipped inside ``train_gan``'s loop, which
+    checked the data's labels once before the first step (:mod:`ganlib.inputs`).
+    """
     if not isinstance(labels, torch.Tensor):
         raise TypeError(f"labels must be a torch tensor of class ids, got {type(labels).__name__}: "
                         "use torch.tensor([...]) or torch.full((n,), digit)")
@@ -43,7 +49,7 @@ def check_labels(labels, n_classes: int, batch: int | None = None) -> torch.Tens
     if batch is not None and len(labels) != batch:
         raise ValueError(f"got {len(labels)} labels for a batch of {batch}: "
                          "give one label per noise vector / image")
-    if len(labels) and (labels.min() < 0 or labels.max() >= n_classes):
+    if values and check_values() and len(labels) and (labels.min() < 0 or labels.max() >= n_classes):
         raise ValueError(f"labels must lie in 0..{n_classes - 1}, got values from "
                          f"{int(labels.min())} to {int(labels.max())}")
     return labels
@@ -68,7 +74,7 @@ class LabelCode(nn.Module):
         self.embedding = nn.Embedding(n_classes, self.dim) if mode == "embedding" else None
 
     def forward(self, labels: torch.Tensor) -> torch.Tensor:
-        check_labels(labels, self.n_classes)
+        check_labels(labels, self.n_classes, values=False)  # the network that owns this checked them
         if self.embedding is None:
             return F.one_hot(labels, self.n_classes).float()
         return self.embedding(labels)

@@ -267,7 +267,7 @@ class StyleGenerator(nn.Module):
         w = self.mapping(z)
         if self.training:
             with torch.no_grad():  # the moving average the truncation trick pulls towards
-                self.w_avg.lerp_(w.detach().mean(dim=0), 1.0 - self.w_avg_beta)
+                self.w_avg.lerp_(w.detach().float().mean(dim=0), 1.0 - self.w_avg_beta)  # w is float16 under autocast
             ws = self.broadcast(w)
             if self.mixing_prob > 0 and torch.rand(()) < self.mixing_prob:
                 w2 = self.mapping(torch.randn_like(z))

@@ -26,7 +26,7 @@ import torch
 from .. import losses
 from ..data import load_mnist
 from ..pretrained import WEIGHTS_DIR, load_generator, save_generator
-from ..train import EMA, Callback, Checkpoint, PrintLog, Snapshots, TimeBudget, train_gan
+from ..train import EMA, Callback, Checkpoint, PrintLog, Snapshots, TimeBudget, adam, train_gan
 from ..utils import device, seed_everything
 
 LOSSES = {  # name -> (d_loss, g_loss, what D's outputs are)
@@ -78,8 +78,8 @@ class TrainingConfig:
                            "lr": self.lr_g * factor})
         rest = [p for n, p in generator.named_parameters()
                 if not any(n.startswith(prefix) for prefix in self.g_lr_multipliers)]
-        return (torch.optim.Adam([{"params": rest, "lr": self.lr_g}, *groups], betas=self.betas),
-                torch.optim.Adam(discriminator.parameters(), lr=self.lr_d, betas=self.betas))
+        return (adam([{"params": rest, "lr": self.lr_g}, *groups], lr=self.lr_g, betas=self.betas),
+                adam(discriminator.parameters(), lr=self.lr_d, betas=self.betas))
 
     def train_kwargs(self, generator, discriminator) -> dict:
         """The keyword arguments of ``train_gan`` for this configuration (losses,
