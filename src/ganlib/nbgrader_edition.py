@@ -12,17 +12,25 @@ and turns each exercise into nbgrader cells:
   ``generate_assignment`` writes the student's stub; code the solution runs
   after the function (a demonstration the exercise asks for) becomes a second
   solution cell. The check becomes a locked *autograded test cell* that runs
-  the check in strict mode, so any failed case fails the cell;
+  the check in graded mode (:class:`ganlib.checks.graded`): the cell outputs
+  ``points x passed cases / cases``, which nbgrader records as partial credit, and
+  its feedback says what is wrong without the answer;
 * a text exercise becomes a *manually graded answer cell* holding the model
-  answer, which nbgrader replaces with "YOUR ANSWER HERE";
+  answer, which nbgrader replaces with "YOUR ANSWER HERE", followed by a locked
+  0-point cell whose hidden region holds the model answer and a short rubric: the
+  release shows neither, and autograding restores both, so the formgrader shows
+  them beside each student's answer;
 * points follow the exercise's difficulty: one point per star (★☆☆ = 1,
   ★★☆ = 2, ★★★ = 3; an unmarked exercise gets 1).
 
-Everything else in the chapter is kept as it is (outputs cleared), except
-cells the student edition removes as well (tagged ``student-remove`` or
-``solution``). The course folder also gets an ``nbgrader_config.py``; see the
-instructors' page for ``nbgrader generate_assignment``, ``autograde`` and the
-formgrader.
+Everything else goes through the Colab conversion (:mod:`ganlib.colab`: no MyST,
+citations and cross-references as links, the setup cell pinned to this release and
+switching graded mode on), except cells the student edition removes as well (tagged
+``student-remove`` or ``solution``). The course folder also gets an
+``nbgrader_config.py`` (absolute root, exchange root, course id, the quick profile
+and graded mode pinned, a cell timeout from measured quick times, and two checks:
+a student-edition notebook submitted in place of the release, and a kernel that
+dies, are reported instead of graded 0); see the instructors' page.
 """
 from __future__ import annotations
 
@@ -32,22 +40,52 @@ from pathlib import Path
 
 import nbformat
 
-from .student import EXERCISE, STUDENT_REMOVE, Exercise, parse_exercises
+from . import colab
+from .student import STUDENT_REMOVE, Exercise, parse_exercises
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 DEF = re.compile(r"^(?:async\s+)?def\s+(\w+)\s*\(")
 IMPORT = re.compile(r"^(?:import\s|from\s+\S+\s+import\s)")
 
-CONFIG = '''\
-# nbgrader configuration of the GAN course, written by `python -m ganlib.nbgrader_edition`.
-# Grade with the quick profile (every chapter runs in seconds on a CPU) and strict checks:
-#   GANLIB_PROFILE=quick nbgrader autograde <chapter>
+CONFIG = """\
+# nbgrader configuration of the GAN course, written by `python -m ganlib.nbgrader_edition`
+# (ganlib {version}). Edit the three values marked EDIT; the rest follows the course.
+import os
+
 c = get_config()  # noqa: F821
-c.CourseDirectory.root = "."
-c.CourseDirectory.course_id = "gan-course"
-c.ExecutePreprocessor.timeout = 600  # seconds per cell: a chapter's longest cell, quick profile
+c.CourseDirectory.root = {root!r}  # absolute: nbgrader warns on every command otherwise
+c.CourseDirectory.course_id = os.environ.get("GANLIB_COURSE_ID", {course_id!r})  # EDIT (or set GANLIB_COURSE_ID)
+# EDIT: the exchange folder shared by the hub's users (an absolute path every user can write to)
+c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE", "/srv/nbgrader/exchange")
+# EDIT (hub only): the group whose members may grade
+# c.Exchange.path_includes_course = True
+
+# Grade in the quick profile, in graded mode: chapters run in seconds on a CPU, and the
+# checks score partial credit without printing answers. The kernels inherit these.
+os.environ["GANLIB_PROFILE"] = "quick"
+os.environ["GANLIB_GRADED"] = "1"
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+# Seconds per cell: {factor} x the longest quick-profile cell measured in any chapter
+# (benchmarks/quick_cell_times.json). A cell that runs longer is interrupted and scores 0.
+c.ExecutePreprocessor.timeout = {timeout}
+c.Execute.timeout = {timeout}
 c.Execute.interrupt_on_timeout = True
-'''
+
+# A student-edition (Colab) notebook submitted in place of the release, and a kernel that dies,
+# stop that submission's autograding with a message instead of a silent 0.
+try:
+    from ganlib.nbgrader_edition import KernelDeathReport, RequireRelease
+    from nbgrader.converters.autograde import Autograde
+
+    defaults = Autograde.class_traits()
+    c.Autograde.sanitize_preprocessors = [RequireRelease] + defaults["sanitize_preprocessors"].default()
+    c.Autograde.autograde_preprocessors = [KernelDeathReport if p.__name__ == "Execute" else p
+                                           for p in defaults["autograde_preprocessors"].default()]
+except ImportError:  # ganlib or nbgrader missing here: plain nbgrader behaviour
+    pass
+"""
 
 
 def points_for(exercise: Exercise) -> int:
@@ -91,16 +129,13 @@ def _strip_directive(source: str) -> str:
     return "\n".join(lines).strip("\n")
 
 
-def exercise_prompt(exercise: Exercise, source: str) -> str:
-    """The exercise cell as plain Markdown (Jupyter does not render MyST directives)."""
-    match = EXERCISE.search(source)
-    before = source[:match.start()].strip("\n") if match else ""
-    body = _strip_directive(source[match.start():]) if match else source
+def exercise_prompt(exercise: Exercise, source: str, book: colab.Book | None = None, page: str = "") -> str:
+    """The exercise cell as the Colab edition shows it, with its points and how it is graded."""
+    book = book or colab.Book()
     points = points_for(exercise)
-    title = exercise.title.replace("(auto-checked)", "").strip()
-    kind = "autograded" if exercise.auto_checked else "graded by hand"
-    head = f"### Exercise: {title}\n\n*{points} point{'s' if points > 1 else ''}, {kind}.*\n\n"
-    return (before + "\n\n" if before else "") + head + body
+    kind = "autograded, partial credit per case" if exercise.auto_checked else "graded by hand"
+    return colab.exercise_markdown(exercise, source, book, page or f"notebooks/{exercise.notebook}",
+                                   extra=f"{points} point{'s' if points > 1 else ''}, {kind}")
 
 
 def _function_parts(code: str, name: str):
@@ -168,43 +203,66 @@ def solution_cells(exercise: Exercise) -> list[nbformat.NotebookNode]:
 
 
 def test_cell(exercise: Exercise) -> nbformat.NotebookNode:
-    """The locked, autograded cell: the chapter's check, in strict mode (a miss raises)."""
+    """The locked, autograded cell: the chapter's check in graded mode, scored per case."""
     points = points_for(exercise)
     check = exercise.check.source.strip("\n")
-    source = (f"# Autograded ({points} point{'s' if points > 1 else ''}): the chapter's check in strict\n"
-              "# mode, so any failed case fails this cell. Run it to see what is checked.\n"
-              "from unittest import mock\n\n"
-              'with mock.patch.dict("os.environ", {"GANLIB_STRICT_CHECKS": "1"}):\n'
-              + "\n".join("    " + line if line.strip() else "" for line in check.splitlines()))
+    source = (f"# Autograded ({points} point{'s' if points > 1 else ''}, partial credit: points x cases passed / "
+              "cases).\n# Run it: it says which cases fail and what came back, not the answers.\n"
+              f"with ganlib.checks.graded(points={points}) as grade:\n"
+              + "\n".join("    " + line if line.strip() else "" for line in check.splitlines())
+              + "\ngrade.score")
     grade_id = f"{exercise.label}-check"
     return _code(source, grade_id, _meta(grade_id, grade=True, solution=False, locked=True, points=points))
 
 
-def text_answer_cells(exercise: Exercise) -> list[nbformat.NotebookNode]:
-    """A text exercise's model answer as a manually graded cell (Markdown, or code if it is code)."""
+def rubric(exercise: Exercise) -> str:
+    """A short rubric for a written exercise, from its points."""
+    points = points_for(exercise)
+    lines = [f"{points}: the model answer's key steps, each correct and justified"]
+    if points >= 2:
+        lines.append(f"{points / 2:g}: the right idea, with one gap or one error in the argument")
+    lines.append("0: missing, or the wrong idea")
+    return "\n".join(f"- {line}" for line in lines)
+
+
+def model_answer_cell(exercise: Exercise, answer: str, code: str = "") -> nbformat.NotebookNode:
+    """A locked 0-point cell whose hidden region holds the model answer and rubric: not in the
+    release, restored by autograding, so the formgrader shows it beside the student's answer."""
+    text = (f"MODEL ANSWER ({exercise.label})\n\n{answer.strip()}"
+            + (f"\n\nCode of the model answer:\n\n{code.strip()}" if code.strip() else "")
+            + f"\n\nRUBRIC ({points_for(exercise)} points)\n{rubric(exercise)}")
+    text = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    cell_id = f"{exercise.label}-rubric"
+    source = ("# For the grader: the model answer and rubric, shown in the formgrader (hidden in the release).\n"
+              f'### BEGIN HIDDEN TESTS\n_model_answer = """\n{text}\n"""\n### END HIDDEN TESTS')
+    return _code(source, cell_id, _meta(cell_id, grade=True, solution=False, locked=True, points=0))
+
+
+def text_answer_cells(exercise: Exercise, book: colab.Book | None = None) -> list[nbformat.NotebookNode]:
+    """A text exercise: a manually graded answer cell, then the model answer and rubric for the grader."""
+    book = book or colab.Book()
     points = points_for(exercise)
     answer_id = f"{exercise.label}-answer"
-    markdown = "\n\n".join(t for t in (_strip_directive(c.source) for c in exercise.solution
-                                       if c.cell_type == "markdown") if t.strip())
+    markdown = colab.solution_markdown(exercise.solution, book, f"notebooks/{exercise.notebook}")
     code = "\n\n\n".join(c.source.strip("\n") for c in exercise.solution if c.cell_type == "code")
-    cells = []
-    if markdown:
-        cells.append(_markdown(markdown, answer_id,
-                               _meta(answer_id, grade=True, solution=True, locked=False, points=points)))
+    cells = [_markdown(markdown or "(No model answer in the book: grade by the exercise's text.)", answer_id,
+                       _meta(answer_id, grade=True, solution=True, locked=False, points=points))]
     if code:
         code_id = f"{exercise.label}-code"
-        graded = not markdown  # a code-only answer carries the points itself
         cells.append(_code(f"{BEGIN}\n{code}\n{END}", code_id,
-                           _meta(code_id, grade=graded, solution=True, locked=False,
-                                 points=points if graded else None)))
-    if not cells:  # an exercise without a written solution still gets an answer cell
-        cells.append(_markdown("(No model answer in the book: grade by the exercise's text.)", answer_id,
-                               _meta(answer_id, grade=True, solution=True, locked=False, points=points)))
+                           _meta(code_id, grade=False, solution=True, locked=False)))
+    cells.append(model_answer_cell(exercise, markdown or "(none in the book)", code))
     return cells
 
 
-def nbgrader_notebook(nb: nbformat.NotebookNode, name: str = "") -> nbformat.NotebookNode:
+GRADED_SWITCH = 'import os\nos.environ["GANLIB_GRADED"] = "1"  # nbgrader edition: checks score, and print no answers\n'
+
+
+def nbgrader_notebook(nb: nbformat.NotebookNode, name: str = "",
+                      book: colab.Book | None = None) -> nbformat.NotebookNode:
     """The nbgrader source version of one chapter notebook."""
+    book = book or colab.Book.from_root()
+    page = f"notebooks/{name}"
     exercises = parse_exercises(nb, name)
     role = {}
     for ex in exercises:
@@ -223,37 +281,53 @@ def nbgrader_notebook(nb: nbformat.NotebookNode, name: str = "") -> nbformat.Not
             cell = nbformat.from_dict(dict(cell))
             if cell.cell_type == "code":
                 cell.outputs, cell.execution_count = [], None
+                if colab.INSTALL.search(cell.source):  # the setup cell: this release, graded mode
+                    cell.source = GRADED_SWITCH + colab.pin_install(cell.source, book)
+            else:
+                cell.source = colab.convert_markdown(cell.source, book, page)
             cells.append(cell)
         elif kind == "exercise":
-            cells.append(_markdown(exercise_prompt(ex, cell.source), f"{ex.label}-prompt"))
+            cells.append(_markdown(exercise_prompt(ex, cell.source, book, page), f"{ex.label}-prompt"))
         elif kind == "stub" and not (ex.auto_checked and any(c.cell_type == "code" for c in ex.solution)):
             cells.append(nbformat.from_dict({**dict(cell), "outputs": [], "execution_count": None}))
         elif kind == "solution" and ex.label not in done:
             done.add(ex.label)
-            cells.extend(solution_cells(ex) if ex.auto_checked else text_answer_cells(ex))
+            cells.extend(solution_cells(ex) if ex.auto_checked else text_answer_cells(ex, book))
         elif kind == "check":
             cells.append(test_cell(ex))
     out = nbformat.from_dict(dict(nb))
     out.cells = cells
     out.metadata.pop("celltoolbar", None)
+    out.metadata["ganlib"] = {"edition": "nbgrader", "version": book.version, "chapter": name}
     return out
 
 
-def write_course(notebooks: list[str | Path], course_dir: str | Path) -> list[Path]:
-    """Write ``source/<stem>/<stem>.ipynb`` for each notebook, and ``nbgrader_config.py``."""
+def course_config(course_dir: str | Path, course_id: str = "gan-course", timeout: int | None = None) -> str:
+    """The text of the course's ``nbgrader_config.py``."""
+    from . import __version__
+    return CONFIG.format(version=__version__, root=str(Path(course_dir).resolve()), course_id=course_id,
+                         factor=TIMEOUT_FACTOR, timeout=timeout or cell_timeout())
+
+
+def write_course(notebooks: list[str | Path], course_dir: str | Path, course_id: str = "gan-course",
+                 timeout: int | None = None) -> list[Path]:
+    """Write ``source/<stem>/<stem>.ipynb`` for each notebook, and ``nbgrader_config.py``
+    (kept when it exists: the instructor's edits win)."""
     course_dir = Path(course_dir)
     if not notebooks:
         raise FileNotFoundError("no chapter notebooks given")
+    notebooks = [Path(p) for p in notebooks]
+    book = colab.Book.from_root(notebooks_dir=notebooks[0].parent)
     written = []
-    for path in map(Path, notebooks):
+    for path in notebooks:
         nb = nbformat.read(path, as_version=4)
         target = course_dir / "source" / path.stem / path.name
         target.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(nbgrader_notebook(nb, path.stem), target)
+        nbformat.write(nbgrader_notebook(nb, path.stem, book), target)
         written.append(target)
     config = course_dir / "nbgrader_config.py"
     if not config.exists():
-        config.write_text(CONFIG)
+        config.write_text(course_config(course_dir, course_id, timeout))
     return written
 
 
@@ -274,10 +348,131 @@ def main(argv=None) -> None:
     parser.add_argument("notebooks", help="folder of chapter notebooks")
     parser.add_argument("--out", default="nbgrader-course", help="the nbgrader course folder")
     parser.add_argument("--chapters", nargs="*", help="chapter numbers (02 08) or notebook names; default: all")
+    parser.add_argument("--course-id", default="gan-course", help="nbgrader's course_id (the hub's course name)")
+    parser.add_argument("--measure", action="store_true",
+                        help=f"run every chapter's nbgrader source in the quick profile and write {TIMES}")
     args = parser.parse_args(argv)
-    for path in write_course(chapter_notebooks(args.notebooks, args.chapters), args.out):
+    if args.measure:
+        measure_quick_times(chapter_notebooks(args.notebooks, args.chapters))
+        return
+    for path in write_course(chapter_notebooks(args.notebooks, args.chapters), args.out, args.course_id):
         print(f"wrote {path}")
-    print(f"next: cd {args.out} && GANLIB_PROFILE=quick nbgrader generate_assignment <chapter>")
+    print(f"next: cd {args.out} && nbgrader generate_assignment <chapter>")
+
+
+# --- the cell timeout, from measured quick-profile times -------------------------------------
+TIMES = Path("benchmarks") / "quick_cell_times.json"
+TIMEOUT_FACTOR, TIMEOUT_MIN = 10, 60  # headroom for a busy shared hub; never below a minute
+
+
+def _cell_seconds(cell) -> float | None:
+    from datetime import datetime
+    meta = cell.get("metadata", {}).get("execution", {})
+    start, end = meta.get("iopub.execute_input"), meta.get("shell.execute_reply")
+    if not (start and end):
+        return None
+    parse = lambda t: datetime.fromisoformat(t.replace("Z", "+00:00"))
+    return (parse(end) - parse(start)).total_seconds()
+
+
+def measure_quick_times(notebooks: list[Path], out: str | Path = TIMES) -> dict:
+    """Run each chapter's nbgrader source in the quick profile (strict checks, so the
+    solutions run as a full-marks submission would) and write its longest cell and total."""
+    import json
+    import os
+    import platform
+    import time
+
+    from nbclient import NotebookClient
+
+    os.environ.update(GANLIB_PROFILE="quick", MPLBACKEND="Agg", OMP_NUM_THREADS="1", GANLIB_STRICT_CHECKS="1")
+    chapters = {}
+    for path in notebooks:
+        nb = nbgrader_notebook(nbformat.read(path, as_version=4), path.stem)
+        start = time.perf_counter()
+        NotebookClient(nb, timeout=1200, kernel_name="python3",
+                       resources={"metadata": {"path": str(Path(path).parent)}}).execute()
+        seconds = [s for s in map(_cell_seconds, nb.cells) if s is not None]
+        chapters[path.stem] = {"longest_cell_s": round(max(seconds), 2),
+                               "total_s": round(time.perf_counter() - start, 1)}
+        print(f"{path.stem}: longest cell {max(seconds):.1f} s, {chapters[path.stem]['total_s']} s in all")
+    record = {"what": "the nbgrader source of each chapter run in the quick profile (python -m "
+                      "ganlib.nbgrader_edition notebooks --measure): longest cell and whole notebook",
+              "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, one torch thread", "chapters": chapters}
+    Path(out).write_text(json.dumps(record, indent=1) + "\n")
+    return record
+
+
+def cell_timeout(times: str | Path = TIMES) -> int:
+    """Seconds per cell for autograding: TIMEOUT_FACTOR x the longest measured quick cell."""
+    import json
+    import math
+
+    path = Path(times) if Path(times).is_absolute() else Path(__file__).resolve().parents[2] / times
+    if not path.is_file():
+        return 600
+    longest = max(c["longest_cell_s"] for c in json.loads(path.read_text())["chapters"].values())
+    return max(TIMEOUT_MIN, int(math.ceil(TIMEOUT_FACTOR * longest / 30.0)) * 30)
+
+
+# --- nbgrader preprocessors the course's config installs ------------------------------------
+PROBLEMS = "autograde_problems.txt"  # in the folder nbgrader runs in (the course root)
+
+
+def _who(resources: dict) -> str:
+    info = resources.get("nbgrader", {})
+    return f"student {info.get('student', '?')}, assignment {info.get('assignment', '?')}, " \
+           f"notebook {info.get('notebook', '?')}"
+
+
+def _report(message: str) -> None:
+    with open(PROBLEMS, "a") as log:
+        log.write(message.replace("\n", " ") + "\n")
+
+
+def release_problem(nb: nbformat.NotebookNode) -> str | None:
+    """Why ``nb`` cannot be autograded as a release of this course (None when it can)."""
+    edition = nb.metadata.get("ganlib", {}).get("edition")
+    graded_cells = [c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade")]
+    if edition in colab.EDITIONS or (not graded_cells and edition != "nbgrader"):
+        return (f"this is the {edition or 'book'} edition of the chapter, not the nbgrader release: it has no "
+                "graded cells, so autograding would score it 0. Ask the student to fetch the assignment "
+                "(nbgrader's Assignments tab or `nbgrader fetch_assignment`), copy their answers into it "
+                "and submit that; or grade this notebook by hand")
+    return None
+
+
+try:
+    from nbclient.exceptions import DeadKernelError
+    from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+except ImportError:  # nbgrader is an instructor's tool, not a dependency of ganlib
+    pass
+else:
+    class RequireRelease(NbGraderPreprocessor):
+        """Stop autograding, with a message, when a submission is not the nbgrader release."""
+
+        def preprocess(self, nb, resources):
+            problem = release_problem(nb)
+            if problem:
+                message = f"NOT GRADED ({_who(resources)}): {problem}"
+                _report(message)
+                raise ValueError(message)
+            return nb, resources
+
+    class KernelDeathReport(Execute):
+        """nbgrader's Execute, except that a kernel that dies stops the submission with a report
+        (which cell, what to do) instead of a notebook exported as 0 with no flag."""
+
+        def preprocess_cell(self, cell, resources, index):
+            try:
+                return super().preprocess_cell(cell, resources, index)
+            except DeadKernelError as err:
+                where = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or f"cell {index}"
+                message = (f"KERNEL DIED ({_who(resources)}) while running {where}: the student's code crashed "
+                           "the Python process (os._exit, a segfault, or out of memory). The submission is NOT "
+                           "graded; run it by hand, or grade it manually in the formgrader")
+                _report(message)
+                raise RuntimeError(message) from err
 
 
 if __name__ == "__main__":
