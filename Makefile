@@ -83,6 +83,11 @@ student: venv
 colab: venv
 	$(BIN)/python -m ganlib.colab notebooks --out colab
 
+# The instructors' generated pages: exercises at a glance, and the term plan
+term-plan: venv
+	$(BIN)/python -m ganlib.exercises
+	$(BIN)/python -m ganlib.term_plan
+
 # nbgrader source tree (nbgrader-course/source/<chapter>/) from the same exercise markup
 nbgrader: venv
 	$(BIN)/python -m ganlib.nbgrader_edition notebooks --out nbgrader-course
