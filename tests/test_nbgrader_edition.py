@@ -138,7 +138,7 @@ def test_nbgrader_round_trip(tmp_path):
     submit(course, "partial", CHAPTER, answered(release[CHAPTER], {
         "ch2-jsd-code-answer": "def jsd(p, q, dx):\n    return 0.0", "ch2-jsd-code-answer-2": "pass"}))
     submit(course, "slow", CHAPTER, answered(release[CHAPTER], {
-        "ch2-dstar-answer": "def optimal_discriminator(p_data, p_g):\n    return p_data / (p_data + p_g)",
+        "ch2-dstar-answer": graded(nbformat.read(sources[1], as_version=4))["ch2-dstar-answer"].source,  # right
         "ch2-jsd-code-answer": "def jsd(p, q, dx):\n    import time\n    time.sleep(3600)",
         "ch2-jsd-code-answer-2": "pass"}))
     submit(course, "crash", CHAPTER, answered(release[CHAPTER], {
