@@ -118,6 +118,7 @@ def gp_penalty(weight: float = 10.0):
     def penalty(critic_fn, real, fake):
         return gradient_penalty(critic_fn, real, fake, weight=weight)
 
+    penalty.__qualname__ = penalty.__name__ = f"gp_penalty(weight={weight:g})"  # a checkpoint records it
     return penalty
 
 
@@ -132,6 +133,7 @@ def r1_penalty(gamma: float = 10.0):
     def penalty(critic_fn, real, fake):
         return 0.5 * gamma * _squared_gradient_norms(critic_fn, real).mean()
 
+    penalty.__qualname__ = penalty.__name__ = f"r1_penalty(gamma={gamma:g})"  # a checkpoint records it
     return penalty
 
 
@@ -148,6 +150,7 @@ def clip_weights(c: float = 0.01):
         for p in critic.parameters():
             p.clamp_(-c, c)
 
+    after_d_step.__qualname__ = after_d_step.__name__ = f"clip_weights(c={c:g})"  # a checkpoint records it
     return after_d_step
 
 

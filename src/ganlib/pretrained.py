@@ -6,8 +6,10 @@ beside their own quick run.
 """
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
+import os
 from pathlib import Path
 
 import torch
@@ -16,15 +18,42 @@ WEIGHTS_DIR = Path(__file__).parent / "weights"
 MAX_BYTES = 5 * 1024 * 1024
 
 
+def sha256_of(path: str | Path) -> str:
+    """The SHA-256 of a file's bytes (a model card records its weights')."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _read_weights(path: Path) -> dict:
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # truncated, not a torch file, not loadable with weights_only
+        raise RuntimeError(f"{path} cannot be read as shipped weights ({type(err).__name__}: {err}); it is "
+                           "truncated or not a ganlib weights file. Restore it (git checkout, or "
+                           "reinstall ganlib) or retrain it with its recipe.") from err
+    if not isinstance(blob, dict) or not {"module", "class", "kwargs", "state_dict"} <= set(blob):
+        raise RuntimeError(f"{path} is not a ganlib generator file (it lacks module, class, kwargs and "
+                           "state_dict)")
+    return blob
+
+
 def available(weights_dir: str | Path = WEIGHTS_DIR) -> list[str]:
-    """Names of the shipped generators (other shipped weights, such as the
-    classifier's, are not listed)."""
+    """Names of the generators in ``weights_dir`` (other weights, such as the classifier's,
+    and files that are not ganlib generators are not listed)."""
     names = []
     for path in sorted(Path(weights_dir).glob("*.pt")):
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-        if isinstance(blob, dict) and str(blob.get("module", "")).startswith("ganlib.models"):
+        try:
+            blob = _read_weights(path)
+        except RuntimeError:
+            continue  # a stray or broken file is not a generator; load_generator names it if asked
+        if str(blob.get("module", "")).startswith("ganlib.models"):
             names.append(path.stem)
     return names
+
+
+def _write_atomically(path: Path, write) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    write(tmp)
+    os.replace(tmp, path)
 
 
 def save_generator(generator: torch.nn.Module, name: str, *, kwargs: dict, card: dict,
@@ -37,14 +66,19 @@ def save_generator(generator: torch.nn.Module, name: str, *, kwargs: dict, card:
     weights_dir = Path(weights_dir)
     weights_dir.mkdir(parents=True, exist_ok=True)
     state = {k: (v.half() if v.is_floating_point() else v) for k, v in generator.state_dict().items()}
+    if not all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point()):
+        raise ValueError(f"{name}: the generator's weights hold NaN or infinite values (in float16); "
+                         "a diverged run is not shipped")
     path = weights_dir / f"{name}.pt"
-    torch.save({"module": cls.__module__, "class": cls.__name__, "kwargs": kwargs,
-                "state_dict": state}, path)
-    size = path.stat().st_size
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save({"module": cls.__module__, "class": cls.__name__, "kwargs": kwargs, "state_dict": state}, tmp)
+    size = tmp.stat().st_size
     if size > MAX_BYTES:
-        path.unlink()
+        tmp.unlink()
         raise ValueError(f"{name}.pt would be {size / 2**20:.1f} MB; shipped generators must stay under 5 MB")
-    (weights_dir / f"{name}.json").write_text(json.dumps(card, indent=2) + "\n")
+    card = {**card, "weights_sha256": sha256_of(tmp)}
+    os.replace(tmp, path)
+    _write_atomically(weights_dir / f"{name}.json", lambda p: p.write_text(json.dumps(card, indent=2) + "\n"))
     return path
 
 
@@ -52,8 +86,20 @@ def load_generator(name: str, device=None, weights_dir: str | Path = WEIGHTS_DIR
     """Rebuild a shipped generator in eval mode (float32) on ``device``."""
     path = Path(weights_dir) / f"{name}.pt"
     if not path.exists():
-        raise FileNotFoundError(f"no shipped generator named {name!r}; available: {available()}")
-    blob = torch.load(path, map_location="cpu", weights_only=True)
+        raise FileNotFoundError(f"no generator named {name!r} in {weights_dir}; available there: "
+                                f"{available(weights_dir)}")
+    card_path = path.with_suffix(".json")
+    if card_path.exists():
+        expected = json.loads(card_path.read_text()).get("weights_sha256")
+        if expected is not None and sha256_of(path) != expected:
+            raise RuntimeError(f"{path} does not match the SHA-256 its model card ({card_path.name}) records: "
+                               "the file changed after it was shipped. Restore it (git checkout, or "
+                               "reinstall ganlib) or retrain it with its recipe.")
+    blob = _read_weights(path)
+    bad = [k for k, v in blob["state_dict"].items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        raise RuntimeError(f"{path} holds NaN or infinite weights ({', '.join(bad[:3])}): it would "
+                           "generate nothing. Restore the file or retrain it with its recipe.")
     if not blob["module"].startswith("ganlib.models"):
         raise ValueError(f"{path} names a class outside ganlib.models; refusing to build it")
     cls = getattr(importlib.import_module(blob["module"]), blob["class"])

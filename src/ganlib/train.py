@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
+import io
 import math
 import os
 import random
@@ -198,6 +200,14 @@ def adam(params, lr: float, betas=(0.5, 0.999), fused: bool | None = None) -> to
 FULL_PRECISION = MixedPrecision(torch.device("cpu"))
 
 
+def _scalar(loss, name: str) -> torch.Tensor:
+    if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
+        shape = tuple(loss.shape) if isinstance(loss, torch.Tensor) else type(loss).__name__
+        raise ValueError(f"{name} must return one number (a 0-dim tensor), got {shape}: "
+                         "average over the batch, e.g. with .mean()")
+    return loss
+
+
 def d_step(discriminator, opt_d, d_loss, real, fake, d_inputs=(), penalty=None,
            precision: MixedPrecision = FULL_PRECISION):
     """Update D once: raise its scores on real images, lower them on generated ones.
@@ -208,7 +218,7 @@ def d_step(discriminator, opt_d, d_loss, real, fake, d_inputs=(), penalty=None,
     with precision.autocast():
         real_out = discriminator(real, *d_inputs).float()
         fake_out = discriminator(fake, *d_inputs).float()
-    loss = d_loss(real_out, fake_out)
+    loss = _scalar(d_loss(real_out, fake_out), "d_loss")
     if penalty is not None:  # a gradient penalty sees D with its extra inputs bound
         loss = loss + penalty(lambda x: discriminator(x, *d_inputs).float(), real.float(), fake.float())
     precision.backward_and_step(loss, opt_d, "D")
@@ -224,7 +234,7 @@ def g_step(discriminator, opt_g, g_loss, fake, d_inputs=(), precision: MixedPrec
     # D's weights get no gradient here (only G steps), which saves a third of
     # D's backward pass; the gradient still flows through D into G.
     with frozen(discriminator), precision.autocast():
-        loss = g_loss(discriminator(fake, *d_inputs).float())
+        loss = _scalar(g_loss(discriminator(fake, *d_inputs).float()), "g_loss")
         if extra_loss is not None:
             loss = loss + extra_loss(fake).float()
     precision.backward_and_step(loss, opt_g, "G")
@@ -240,6 +250,8 @@ class Callback:
     setting ``run.stop = "why"``. ``state_dict`` / ``load_state_dict`` let a
     :class:`Checkpoint` save and restore what a callback has accumulated.
     """
+
+    changes_training = False  # True: the run's fingerprint records it (resuming without it is refused)
 
     def on_train_begin(self, run: "TrainingRun") -> None: ...
     def on_d_step_end(self, run: "TrainingRun") -> None: ...
@@ -289,6 +301,8 @@ class Snapshots(Callback):
 class AfterDStep(Callback):
     """Call ``fn(discriminator)`` after every D step (WGAN's weight clipping)."""
 
+    changes_training = True
+
     def __init__(self, fn):
         self.fn = fn
 
@@ -307,6 +321,8 @@ class EMA(Callback):
     equilibrium (chapter 3); ``callback.generator`` is the averaged generator, a copy of
     G that lives on G's device and is updated there (no value is read back per step).
     """
+
+    changes_training = True  # what a run ships; resuming with another decay is refused
 
     def __init__(self, decay: float = 0.999):
         if not 0 < decay < 1:
@@ -549,17 +565,79 @@ def run_fingerprint(run: "TrainingRun") -> dict:
         "n_critic": run.n_critic, "batches per epoch": run.steps_per_epoch,
         "batch size": getattr(run.data, "batch_size", None), "latents": repr(run.sampler),
         "scores": run.history.scores,
+        "callbacks that change training": [repr(cb) for cb in run.callbacks if cb.changes_training],
+        "data": _data_fingerprint(run.data),
     }
 
 
+def _data_fingerprint(data) -> str | None:
+    """Size and pixel sum of a TensorBatches' images: another data set of the same size differs."""
+    tensors = getattr(data, "tensors", None)
+    if tensors is None:
+        return None
+    images = tensors[0]
+    return f"{len(images)} items of shape {tuple(images.shape[1:])}, sum {images.sum(dtype=torch.float64).item():.6e}"
+
+
+CHECKPOINT_FORMAT = "ganlib training checkpoint: sha256 of payload"
+
+
+def callback_keys(callbacks):
+    """(key, callback) pairs: the class name, then "EMA#2", "EMA#3"... for more of one class,
+    so two callbacks of one class never share a saved state."""
+    seen = {}
+    for cb in callbacks:
+        name = type(cb).__name__
+        seen[name] = seen.get(name, 0) + 1
+        yield (name if seen[name] == 1 else f"{name}#{seen[name]}"), cb
+
+
+def callback_states(callbacks, exclude=None) -> dict:
+    return {key: cb.state_dict() for key, cb in callback_keys(callbacks) if cb is not exclude and cb.state_dict()}
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def write_checkpoint(state: dict, path) -> None:
+    """Save ``state`` with the SHA-256 of its bytes, atomically (a temporary file, then a rename)."""
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    payload = buffer.getvalue()
+    tmp = Path(path).with_suffix(Path(path).suffix + ".tmp")
+    torch.save({"format": CHECKPOINT_FORMAT, "sha256": hashlib.sha256(payload).hexdigest(),
+                "payload": torch.frombuffer(bytearray(payload), dtype=torch.uint8)}, tmp)
+    os.replace(tmp, path)
+
+
 def read_checkpoint(path) -> dict:
-    """Load a checkpoint file, or say clearly why it cannot be used."""
-    path = Path(path)
+    """Load a checkpoint file, or say clearly why it cannot be used (empty, truncated, altered
+    since it was written, or not a ganlib checkpoint)."""
+    path = Path(path).expanduser()
     if path.stat().st_size == 0:
         raise RuntimeError(f"the checkpoint {path} is empty (0 bytes): a save was interrupted. "
                            "Delete it to start fresh, or restore a good copy.")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
+        if isinstance(state, dict) and state.get("format") == CHECKPOINT_FORMAT:
+            payload = state["payload"].numpy().tobytes()
+            if hashlib.sha256(payload).hexdigest() != state["sha256"]:
+                raise RuntimeError(f"the checkpoint {path} does not match the SHA-256 saved with it: its "
+                                   "bytes changed after it was written (a bad disk or copy). Delete it to "
+                                   "start fresh, or restore a good copy.")
+            state = torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
+    except RuntimeError as err:
+        if "SHA-256" in str(err):
+            raise
+        raise RuntimeError(f"the checkpoint {path} cannot be read (RuntimeError: {err}); it is truncated "
+                           "or corrupted. Delete it to start fresh, or restore a good copy.") from err
     except Exception as err:  # truncated zip, bad pickle, not a torch file
         raise RuntimeError(f"the checkpoint {path} cannot be read ({type(err).__name__}: {err}); it is "
                            "truncated or corrupted. Delete it to start fresh, or restore a good copy."
@@ -594,14 +672,17 @@ class Checkpoint(Callback):
     order = -1  # restores the run before any other callback looks at it (and saves after them all)
 
     def __init__(self, path, resume: bool = True):
-        self.path, self.resume = Path(path), resume
+        self.path, self.resume = Path(path).expanduser(), resume
+        self.lock = self.path.with_suffix(self.path.suffix + ".lock")
 
     def on_train_begin(self, run):
+        self._claim()
         if not (self.resume and self.path.exists()):
             return
         state = read_checkpoint(self.path)
         mine = run_fingerprint(run)
-        differ = [k for k in mine if state["fingerprint"].get(k) != mine[k]]
+        # A checkpoint from an earlier ganlib is checked on what it recorded.
+        differ = [k for k in mine if k in state["fingerprint"] and state["fingerprint"][k] != mine[k]]
         if differ:
             lines = "\n".join(f"  {k}: checkpoint {state['fingerprint'].get(k)!r}, now {mine[k]!r}"
                               for k in differ)
@@ -628,19 +709,54 @@ class Checkpoint(Callback):
         else:
             print(f"Resumed from {self.path}: {run.epoch} of {run.epochs} epochs done.")
 
+    def _claim(self) -> None:
+        """Fail now, not after an epoch, when the checkpoint cannot be written; and refuse a
+        second process training into the same file (a lock file holds the owner's pid)."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise RuntimeError(f"cannot write the checkpoint {self.path}: its folder cannot be made "
+                               f"({err.strerror}); choose a folder you can write to") from err
+        try:
+            fd = os.open(self.lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            try:
+                owner = int(self.lock.read_text().strip() or 0)
+            except (OSError, ValueError):
+                owner = 0
+            if owner and owner != os.getpid() and _process_alive(owner):
+                raise RuntimeError(f"another process (pid {owner}) is training into {self.path}: two runs "
+                                   "writing one checkpoint would overwrite each other. Give this run its "
+                                   f"own checkpoint path, or stop the other one (a stale {self.lock.name} "
+                                   "from a crashed run can be deleted).") from None
+            self.lock.unlink(missing_ok=True)  # left by a run that crashed
+            return self._claim()
+        except OSError as err:
+            raise RuntimeError(f"cannot write the checkpoint {self.path} ({err.strerror}): choose a folder "
+                               "you can write to, with free space") from err
+        with os.fdopen(fd, "w") as f:
+            f.write(str(os.getpid()))
+
+    def on_train_end(self, run):
+        self.lock.unlink(missing_ok=True)
+
     def on_epoch_end(self, run):
         if run.step != run.epoch * run.steps_per_epoch:
             return  # stopped mid-epoch: the last whole epoch's checkpoint stays
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(self.path.suffix + ".tmp")
-        torch.save({"generator": run.generator.state_dict(), "discriminator": run.discriminator.state_dict(),
+        try:
+            self._save(run)
+        except OSError as err:
+            raise RuntimeError(f"saving the checkpoint {self.path} failed after epoch {run.epoch} "
+                               f"({err.strerror}): free some disk space or choose another folder; the "
+                               "previous checkpoint, if any, is intact") from err
+
+    def _save(self, run):
+        write_checkpoint({"generator": run.generator.state_dict(), "discriminator": run.discriminator.state_dict(),
                     "opt_g": run.opt_g.state_dict(), "opt_d": run.opt_d.state_dict(),
                     "history": run.history.state_dict(), "epoch": run.epoch, "step": run.step,
                     "last_loss_g": run.last_loss_g, "loss_scalers": run.precision.state_dict(),
                     "rng": _rng_state(), "fingerprint": run_fingerprint(run),
-                    "callbacks": {type(cb).__name__: cb.state_dict() for cb in run.callbacks
-                                  if cb is not self and cb.state_dict()}}, tmp)
-        os.replace(tmp, self.path)
+                    "callbacks": callback_states(run.callbacks, exclude=self)}, self.path)
 
 
 # --- the loop ------------------------------------------------------------------------
@@ -685,9 +801,9 @@ class TrainingRun:
         self.call("on_train_begin")
         if self.restore_later is not None:
             states, rng = self.restore_later
-            for cb in self.callbacks:
-                if type(cb).__name__ in states:
-                    cb.load_state_dict(states[type(cb).__name__])
+            for key, cb in callback_keys(self.callbacks):
+                if key in states:
+                    cb.load_state_dict(states[key])
             _set_rng_state(rng)
             self.restore_later = None
 
@@ -700,11 +816,15 @@ def split_batch(batch):
 
 
 def _first_images(data) -> torch.Tensor:
-    # TensorBatches: look at the tensor itself, so no shuffle consumes random numbers.
+    """All of a TensorBatches' images (read without shuffling, so no random number is used),
+    else the first batch's."""
     tensors = getattr(data, "tensors", None)
     if tensors is not None:
-        return tensors[0][: max(2, getattr(data, "batch_size", 2))]
-    return split_batch(next(iter(data)))[0]
+        return tensors[0]
+    try:
+        return split_batch(next(iter(data)))[0]
+    except StopIteration:
+        raise ValueError("the data gives no batch: it is empty (check the data set and the batch size)") from None
 
 
 def _check_class_labels(generator, data) -> None:
@@ -726,6 +846,19 @@ def _check_class_labels(generator, data) -> None:
                          f"{type(generator).__name__} has n_classes={n_classes} (ids 0..{n_classes - 1})")
 
 
+def _check_optimizer(optimizer, name, network, role, other) -> None:
+    """An optimizer steps only its own network (swapped optimizers would train nothing)."""
+    mine = {id(p) for p in network.parameters()}
+    theirs = {id(p) for p in other.parameters()} - mine
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    if any(id(p) in theirs for p in params):
+        raise ValueError(f"{name} holds the {'discriminator' if role == 'generator' else 'generator'}'s "
+                         f"parameters, not the {role}'s: did you swap opt_g and opt_d?")
+    if not any(id(p) in mine for p in params):
+        raise ValueError(f"{name} holds none of the {role}'s parameters: build it from "
+                         f"{role}.parameters()")
+
+
 def check_training_inputs(generator, discriminator, data, sampler, device) -> None:
     """Fail early, with what to do, on the mistakes that otherwise train silently wrong."""
     if isinstance(data, torch.Tensor):
@@ -742,17 +875,33 @@ def check_training_inputs(generator, discriminator, data, sampler, device) -> No
     if real.dtype == torch.float64:
         raise TypeError("the real images are float64 but the networks are float32: "
                         "pass images.float()")
+    if not torch.isfinite(real).all():
+        bad = int((~torch.isfinite(real)).flatten(1).any(1).sum())
+        raise ValueError(f"{bad} of the real images hold NaN or infinite pixels: fix or drop them "
+                         "before training (a NaN pixel makes every loss NaN)")
     low, high = real.min().item(), real.max().item()
     if real.dim() == 4 and (low < -1.01 or high > 1.01):  # images (points of a toy set may lie anywhere)
         raise ValueError(f"the real images run from {low:.3g} to {high:.3g}, but the generator's tanh "
                          "makes [-1, 1]: map 0..255 pixels with x / 127.5 - 1 and [0, 1] pixels with 2x - 1")
+    if real.dim() == 4 and low >= -0.01:
+        raise ValueError(f"the real images run from {low:.3g} to {high:.3g}: no pixel is below 0, so they "
+                         "look like [0, 1] images, but the generator's tanh makes [-1, 1] and D would tell "
+                         "them apart by brightness alone. Map them with 2x - 1 (ganlib.load_mnist does).")
     _check_class_labels(generator, data)
     with torch.no_grad():
         was_training = generator.training
         generator.eval()
         probe = sampler.fixed(2, device=device)
-        fake = generator(*probe.g_inputs)
-        generator.train(was_training)
+        try:
+            fake = generator(*probe.g_inputs)
+        except (RuntimeError, TypeError) as err:  # "mat1 and mat2 shapes ...", "forward() takes ..."
+            raise ValueError(
+                f"{type(generator).__name__} cannot take the inputs {sampler!r} draws "
+                f"({', '.join(str(tuple(x.shape)) for x in probe.g_inputs)}): {err}. Make the sampler match "
+                "the generator: its latent_dim, and LabelledNoise only for a conditional G(z, labels)."
+            ) from err
+        finally:
+            generator.train(was_training)
     if tuple(fake.shape[1:]) != tuple(real.shape[1:]):
         raise ValueError(f"{type(generator).__name__} makes images of shape {tuple(fake.shape[1:])}, but "
                          f"the data's images (what {type(discriminator).__name__} is trained on) are "
@@ -802,6 +951,8 @@ def train_gan(generator: torch.nn.Module, discriminator: torch.nn.Module, data, 
         raise ValueError("the data gives no batch: use a smaller batch size or more data")
     opt_g = opt_g or adam(generator.parameters(), lr=2e-4)
     opt_d = opt_d or adam(discriminator.parameters(), lr=2e-4)
+    _check_optimizer(opt_g, "opt_g", generator, "generator", discriminator)
+    _check_optimizer(opt_d, "opt_d", discriminator, "discriminator", generator)
     precision = precision if precision is not None else MixedPrecision(dev)
 
     callbacks = list(callbacks)

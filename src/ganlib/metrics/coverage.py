@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 
 from ..classifier import confident_mask
-from .features import classifier_probabilities
+from .features import classifier_probabilities, validated_probabilities
 
 
 @dataclass(frozen=True)
@@ -36,9 +36,7 @@ class LabelCoverage:
 
 def label_coverage_from_probs(probs, confidence: float = 0.9, min_share: float = 0.5) -> LabelCoverage:
     """Label coverage from classifier probabilities (N, K)."""
-    p = torch.as_tensor(probs).double()
-    if p.dim() != 2 or len(p) == 0:
-        raise ValueError(f"probs must have shape (N, classes) with N >= 1, got {tuple(p.shape)}")
+    p = validated_probabilities(probs)
     if not 0 <= confidence < 1 or not 0 < min_share <= 1:
         raise ValueError("need 0 <= confidence < 1 and 0 < min_share <= 1")
     n_classes = p.shape[1]

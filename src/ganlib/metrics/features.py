@@ -41,6 +41,23 @@ def validated_images(images: torch.Tensor, what: str = "images") -> torch.Tensor
 
 
 @torch.no_grad()
+def validated_probabilities(probs, what: str = "probs") -> torch.Tensor:
+    """``probs`` (N, K) as float64 if every row is a probability vector, else an error that says
+    what is wrong: NaN, negative values or rows that do not sum to 1 (logits, say)."""
+    p = torch.as_tensor(probs)
+    low_precision = p.dtype in (torch.float16, torch.bfloat16)
+    p = p.double()
+    if p.dim() != 2 or len(p) == 0:
+        raise ValueError(f"{what} must have shape (N, classes) with N >= 1, got {tuple(p.shape)}")
+    if not torch.isfinite(p).all():
+        raise ValueError(f"{what} contains NaN or infinite values: check the images and the classifier")
+    tolerance = 1e-2 if low_precision else 1e-4  # float16 rows sum to 1 only to about 3 digits
+    if (p < 0).any() or (p.sum(1) - 1).abs().max() > tolerance:
+        raise ValueError(f"each row of {what} must be a probability vector (non-negative, summing to 1): "
+                         "pass softmax(logits), not the logits")
+    return p
+
+
 def batched(fn, images: torch.Tensor, batch_size: int = 500, device=None) -> torch.Tensor:
     """Apply ``fn`` to ``images`` batch by batch (no gradients); results on the CPU."""
     if batch_size < 1:

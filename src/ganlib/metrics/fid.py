@@ -72,6 +72,17 @@ def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
     if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape or sigma1.shape != (len(mu1), len(mu1)):
         raise ValueError(f"shapes do not match: mu {mu1.shape} / {mu2.shape}, "
                          f"sigma {sigma1.shape} / {sigma2.shape}")
+    for name, value in (("mu1", mu1), ("mu2", mu2), ("sigma1", sigma1), ("sigma2", sigma2)):
+        if not np.all(np.isfinite(value)):
+            raise ValueError(f"{name} contains NaN or infinite values: check the features it came from")
+    for name, sigma in (("sigma1", sigma1), ("sigma2", sigma2)):
+        scale = max(np.abs(sigma).max(), np.finfo(np.float64).tiny)
+        if np.abs(sigma - sigma.T).max() > 1e-6 * scale:
+            raise ValueError(f"{name} is not symmetric: pass a covariance matrix (np.cov(features, rowvar=False))")
+        lowest = np.linalg.eigvalsh((sigma + sigma.T) / 2).min()
+        if lowest < -1e-6 * scale:
+            raise ValueError(f"{name} is not positive semi-definite (an eigenvalue is {lowest:.3g}): pass a "
+                             "covariance matrix (np.cov(features, rowvar=False))")
     diff = mu1 - mu2
     value = diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * trace_sqrt_product(sigma1, sigma2)
     return float(max(value, 0.0))  # round-off can leave -1e-12 for identical inputs

@@ -16,19 +16,13 @@ from __future__ import annotations
 
 import torch
 
-from .features import classifier_probabilities, inception_outputs
+from .features import classifier_probabilities, inception_outputs, validated_probabilities
 from .score import Score
 
 
 def inception_score_from_probs(probs, splits: int = 10, eps: float = 1e-12) -> Score:
     """Inception Score from class probabilities (N, K), mean and std over ``splits`` parts."""
-    p = torch.as_tensor(probs).double()
-    if p.dim() != 2:
-        raise ValueError(f"probs must have shape (N, classes), got {tuple(p.shape)}")
-    if not torch.isfinite(p).all():
-        raise ValueError("probs contains NaN or infinite values: check the images and the classifier")
-    if (p < 0).any() or (p.sum(1) - 1).abs().max() > 1e-4:
-        raise ValueError("each row of probs must be a probability vector (use softmax on logits)")
+    p = validated_probabilities(probs)
     if not 1 <= splits <= len(p):
         raise ValueError(f"splits must be between 1 and the number of samples ({len(p)}), got {splits}")
     scores = []

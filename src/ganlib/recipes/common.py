@@ -17,6 +17,7 @@ import dataclasses
 import json
 import os
 import platform
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +27,7 @@ import torch
 from .. import losses
 from ..data import load_mnist
 from ..pretrained import WEIGHTS_DIR, load_generator, save_generator
-from ..train import EMA, Callback, Checkpoint, PrintLog, Snapshots, TimeBudget, adam, train_gan
+from ..train import EMA, Callback, Checkpoint, PrintLog, Snapshots, TimeBudget, adam, read_checkpoint, train_gan
 from ..utils import device, seed_everything
 
 LOSSES = {  # name -> (d_loss, g_loss, what D's outputs are)
@@ -35,6 +36,7 @@ LOSSES = {  # name -> (d_loss, g_loss, what D's outputs are)
     "hinge": (losses.d_loss_hinge, losses.g_loss_hinge, "raw"),
 }
 N_RECORDED_SNAPSHOTS = 8
+MIN_SCORE_SAMPLES = 100  # the card's scores: IS splits the samples in 10, KID draws subsets of half
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,24 @@ def default_checkpoint_dir() -> Path:
     return Path(cache) / "ganlib" / "checkpoints"
 
 
+def check_args(args, config: TrainingConfig) -> None:
+    """Refuse a bad flag before hours of training, not after."""
+    problems = []
+    if args.max_epochs < 1:
+        problems.append(f"--max-epochs must be at least 1, got {args.max_epochs}")
+    if args.minutes is not None and not args.minutes > 0:
+        problems.append(f"--minutes must be a positive wall time, got {args.minutes:g}")
+    if args.threads < 0:
+        problems.append(f"--threads must be 0 (torch's default) or a positive count, got {args.threads}")
+    if args.score_samples is not None and args.score_samples < MIN_SCORE_SAMPLES:
+        problems.append(f"--score-samples must be at least {MIN_SCORE_SAMPLES} (the scores need that many "
+                        f"samples), got {args.score_samples}")
+    if args.limit is not None and args.limit < config.batch_size:
+        problems.append(f"--limit must be at least one batch ({config.batch_size} images), got {args.limit}")
+    if problems:
+        raise SystemExit("python -m ganlib.recipes." + config.name + ": " + "; ".join(problems))
+
+
 def parser(config: TrainingConfig, doc: str) -> argparse.ArgumentParser:
     """The flags every recipe shares."""
     p = argparse.ArgumentParser(description=doc.strip().split("\n")[0])
@@ -210,15 +230,15 @@ def train(config: TrainingConfig, args, prepare=noise_batches) -> dict:
     score_log = ScoreLog(lambda run: ema.generator if ema is not None else run.generator,
                          every=max(1, args.max_epochs // 10))
     callbacks.append(score_log)
-    if args.minutes:
+    if args.minutes is not None:
         callbacks.append(TimeBudget(args.minutes))
-    start = time.time()
     batches, extra = prepare(config, data)
     history = train_gan(generator, discriminator, batches, epochs=args.max_epochs, callbacks=callbacks,
                         progress=False, desc=config.name,
                         **config.train_kwargs(generator, discriminator), **extra)
-    seconds = time.time() - start
-    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    # This call's time as the score log counts it (from the first step), so it never exceeds the total.
+    seconds = (score_log.total_minutes() - score_log.minutes_before) * 60
+    state = read_checkpoint(checkpoint)
     return {"generator": (ema.generator if ema is not None else generator).cpu().eval(),
             "history": history, "epochs": int(state["epoch"]), "seconds": seconds,
             "checkpoint": checkpoint, "images": len(data), "score_log": score_log.log,
@@ -249,15 +269,17 @@ def main(config: TrainingConfig, doc: str, argv=None, extra_card=None, prepare=n
     from ..metrics.scoring import N_SAMPLES, score_generator
 
     args = parser(config, doc).parse_args(argv)
-    if args.max_epochs < 1:
-        raise SystemExit("--max-epochs must be at least 1")
+    check_args(args, config)
     result = train(config, args, prepare)
     generator, history = result["generator"], result["history"]
     weights_dir = Path(args.weights_dir)
-    path = save_generator(generator, config.name, kwargs=config.generator_kwargs, card={},
-                          weights_dir=weights_dir)
-    torch.save(recorded_run(history, config), weights_dir / f"{config.name}_run.pth")
-    shipped = load_generator(config.name, weights_dir=weights_dir)  # score the fp16 weights as shipped
+    # Everything is written to a staging folder and scored there; only a complete set (weights,
+    # card, recorded run) replaces what weights_dir holds, so a failure leaves the shipped model.
+    staging = weights_dir / f".{config.name}.staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    save_generator(generator, config.name, kwargs=config.generator_kwargs, card={}, weights_dir=staging)
+    torch.save(recorded_run(history, config), staging / f"{config.name}_run.pth")
+    shipped = load_generator(config.name, weights_dir=staging)  # score the fp16 weights as shipped
     scores = None
     if hasattr(shipped, "latent_dim"):
         scores = {k: (round(v, 4) if isinstance(v, float) else v)
@@ -288,7 +310,11 @@ def main(config: TrainingConfig, doc: str, argv=None, extra_card=None, prepare=n
         "weights": ("fp16 state dict (loaded as float32)" + (", the EMA generator" if config.ema_decay else "")),
         "recorded_run": f"{config.name}_run.pth (loss curves and {len(history.snapshots)} snapshots)",
     }
-    save_generator(generator, config.name, kwargs=config.generator_kwargs, card=card, weights_dir=weights_dir)
+    save_generator(generator, config.name, kwargs=config.generator_kwargs, card=card, weights_dir=staging)
+    for suffix in ("_run.pth", ".pt", ".json"):  # the card last: it vouches for the weights beside it
+        os.replace(staging / f"{config.name}{suffix}", weights_dir / f"{config.name}{suffix}")
+    shutil.rmtree(staging, ignore_errors=True)
+    path = weights_dir / f"{config.name}.pt"
     print(json.dumps(card, indent=2))
     print(f"wrote {path} ({path.stat().st_size / 2**20:.2f} MB), its card and its recorded run")
     return path
