@@ -123,13 +123,23 @@ def test_dirac_gan_bad_input():
 def test_checks_accept_the_solution_and_explain_common_slips(capsys, monkeypatch):
     from ganlib import checks
     monkeypatch.delenv("GANLIB_STRICT_CHECKS", raising=False)
-    checks.check_extragradient_step(games.extragradient_step)
+    # The exercise forbids ganlib.games' helpers, so the answers write the gradients out
+    # (of x*y: d/dx = y, d/dy = x), as a student does.
+    def simultaneous(x, y, lr):
+        return x - lr * y, y + lr * x
+
+    def extragradient(x, y, lr):
+        x_look, y_look = simultaneous(x, y, lr)
+        return x - lr * y_look, y + lr * x_look
+
+    checks.check_extragradient_step(extragradient)
     assert "all 4 checks passed" in capsys.readouterr().out
-    checks.check_extragradient_step(games.simultaneous_gda_step)
+    checks.check_extragradient_step(simultaneous)
     assert "one plain simultaneous GDA step" in capsys.readouterr().out
-    checks.check_extragradient_step(lambda x, y, lr: games.simultaneous_gda_step(
-        *games.simultaneous_gda_step(x, y, lr), lr))
+    checks.check_extragradient_step(lambda x, y, lr: simultaneous(*simultaneous(x, y, lr), lr))
     assert "must start from the ORIGINAL point" in capsys.readouterr().out
+    checks.check_extragradient_step(games.extragradient_step)
+    assert "calls ganlib.games.bilinear_gradients" in capsys.readouterr().out
     checks.check_gda_jacobian(lambda lr: games.update_jacobian("simultaneous", lr))
     assert "all 3 checks passed" in capsys.readouterr().out
     checks.check_gda_jacobian(lambda lr: games.update_jacobian("simultaneous", lr).T)

@@ -73,8 +73,8 @@ def test_reference_implementations_are_not_shown_before_their_exercise(tmp_path)
     exercise asks for); nothing before an exercise prints its answer."""
     asked = {"05_dcgan": ("show_source(slerp)", "ch5-slerp"),
              "07_wgan": ("show_source(losses.gradient_penalty)", "ch7-gradient-penalty"),
-             "09_evaluating_gans": ("show_source(metrics.frechet_distance)", "ch8-frechet"),
-             "10_beyond_the_basics": ("show_source(AdaIN)", "ch9-adain")}
+             "09_evaluating_gans": ("show_source(metrics.frechet_distance)", "ch9-frechet"),
+             "10_beyond_the_basics": ("show_source(AdaIN)", "ch10-adain")}
     write_student_edition(ROOT / "notebooks", tmp_path)
     for stem, (shown, label) in asked.items():
         original = (ROOT / "notebooks" / f"{stem}.ipynb").read_text()

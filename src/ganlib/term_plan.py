@@ -99,8 +99,8 @@ def render(notebooks_dir: str | Path = ROOT / "notebooks") -> str:
         manual = sum(points_for(ex) for ex, _ in exs if not ex.auto_checked)
         grand[0], grand[1] = grand[0] + auto, grand[1] + manual
         names = ", ".join(chapter_number(s) for s in stems)
-        labels = ", ".join(f"{{ref}}`{ex.label}`" for ex, _ in exs) or "–"
-        gpus = ", ".join(f"{{ref}}`{ex.label}`" for ex, gpu in exs if gpu) or "–"
+        labels = ", ".join(f"{{ref}}`{ex.label} <{ex.label}>`" for ex, _ in exs) or "–"
+        gpus = ", ".join(f"{{ref}}`{ex.label} <{ex.label}>`" for ex, gpu in exs if gpu) or "–"
         out.append(f"| {week} | {theme} | {names} | {labels} | {auto + manual} ({auto} + {manual}) | {gpus} |")
     out += ["", f"In all: {grand[0] + grand[1]} points, {grand[0]} autograded and {grand[1]} graded by hand.", "",
             "## Points per chapter", "",
@@ -119,7 +119,7 @@ def render(notebooks_dir: str | Path = ROOT / "notebooks") -> str:
             "A full-profile training run: minutes on Colab's GPU, an hour or more on a laptop CPU. "
             "Give them a week, or run them in class.", "",
             "| Exercise | Chapter | Difficulty | Time |", "|:---|:---|:---:|---:|"]
-    out += [f"| {{ref}}`{ex.label}` | {chapter_number(stem)} | {ex.difficulty} | {ex.minutes} min |"
+    out += [f"| {{ref}}`{ex.label} <{ex.label}>` | {chapter_number(stem)} | {ex.difficulty} | {ex.minutes} min |"
             for stem, ex in gpu_rows]
     problems = _label_problems(chapters)
     if problems:
