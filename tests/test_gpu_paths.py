@@ -4,7 +4,7 @@ device mismatches in public helpers."""
 import pytest
 import torch
 
-from ganlib import train
+from ganlib.train import checkpoint
 from ganlib.data import TensorBatches
 from ganlib.metrics import backends
 from ganlib.metrics.inception_score import inception_score_from_probs
@@ -15,9 +15,9 @@ def test_resuming_on_a_machine_with_fewer_gpus_restores_what_it_has(monkeypatch)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
     monkeypatch.setattr(torch.cuda, "set_rng_state", lambda state, index: restored.append((index, state)))
-    state = train._rng_state() | {"cuda": [torch.tensor([1], dtype=torch.uint8),
+    state = checkpoint.rng_state() | {"cuda": [torch.tensor([1], dtype=torch.uint8),
                                             torch.tensor([2], dtype=torch.uint8)]}  # saved on 2 GPUs
-    train._set_rng_state(state)
+    checkpoint.set_rng_state(state)
     assert [(i, s.tolist()) for i, s in restored] == [(0, [1])]
 
 

@@ -343,3 +343,13 @@ def test_a_checkpoint_holds_the_snapshot_taken_at_its_epoch_end(tmp_path):
     run_toy(tmp_path / "run.pt", 2, n_critic=1, callbacks=[Snapshots(every=1)])
     state = read_checkpoint(tmp_path / "run.pt")
     assert [s for s, _ in state["history"]["snapshots"]] == [0, 7, 14]
+
+
+def test_train_gan_stays_short_enough_to_read():
+    """Chapter 4 reads the loop: train_gan fits on a screen and its epoch body is its own function."""
+    import inspect
+
+    from ganlib.train import train_epoch
+    body = inspect.getsource(train_gan).split('"""', 2)[2]  # without the signature and docstring
+    assert len([line for line in body.splitlines() if line.strip()]) <= 80
+    assert len(inspect.getsource(train_epoch).splitlines()) <= 40

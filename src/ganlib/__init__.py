@@ -12,7 +12,8 @@ from .plots import plot_history, plot_snapshots, show_images  # noqa: F401
 from .profile import RunProfile, run_profile, use_profile  # noqa: F401
 from .show import show_source  # noqa: F401
 from .train import (EMA, AfterDStep, Callback, Checkpoint, EarlyStop, History, MaxSteps, PrintLog,  # noqa: F401
-                    Snapshots, TimeBudget, capped_steps, d_step, g_step, generate, train_gan)
+                    Snapshots, TimeBudget, d_step, g_step, generate, train_gan)
+from .profile import capped_steps  # noqa: F401
 from .utils import device, seed_everything  # noqa: F401
 
 __version__ = "0.1.0"

@@ -24,7 +24,7 @@ import os
 import shutil
 from pathlib import Path
 
-from .train import MAX_STEPS_ENV
+from .profile import MAX_STEPS_ENV
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 STAMP_KEY = "ganlib_build"  # notebook metadata key holding the stamp

@@ -88,6 +88,13 @@ def to_unit_range(images: torch.Tensor) -> torch.Tensor:
     return (images.clamp(-1, 1) + 1) / 2
 
 
+def split_batch(batch):
+    """``images`` or ``(images, labels)`` -> (images, labels or None)."""
+    if isinstance(batch, (tuple, list)):
+        return batch[0], (batch[1] if len(batch) > 1 else None)
+    return batch, None
+
+
 class TensorBatches:
     """Shuffled mini-batches cut from tensors already on the device.
 

@@ -146,7 +146,7 @@ def recorded_run(name: str, weights_dir: str | Path = WEIGHTS_DIR):
     :class:`ganlib.train.History`: loss and D(x) / D(G(z)) curves (block means of at
     most 400 points) and snapshots from fixed noise, so ``.plot()`` and
     ``ganlib.plot_snapshots`` draw the full run the shipped weights came from."""
-    from .train import RECORD_KEYS, History
+    from .train.history import RECORD_KEYS, History
 
     path = Path(weights_dir) / f"{name}_run.pth"
     if not path.exists():

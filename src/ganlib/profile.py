@@ -188,3 +188,44 @@ def use_profile(name: str) -> RunProfile:
     profile = run_profile(name)
     os.environ[PROFILE_ENV] = profile.name
     return profile
+
+
+# --- settings CI sets for every run (read by the PyTorch loop and the Keras side alike) ---
+
+MAX_STEPS_ENV = "GANLIB_MAX_STEPS"
+TIMINGS_ENV = "GANLIB_TIMINGS"     # a JSON-lines file: every training run appends its seconds per step
+NOTEBOOK_ENV = "GANLIB_NOTEBOOK"   # set by the notebook runner: which notebook a timed run belongs to
+
+
+def max_steps() -> int | None:
+    """The step cap ``GANLIB_MAX_STEPS`` sets on every training run, or None when unset.
+
+    CI runs every notebook in the full profile with full-size data and networks but
+    only a few steps of training, so the full-only branches execute.
+    """
+    raw = os.environ.get(MAX_STEPS_ENV, "").strip()
+    if not raw:
+        return None
+    try:
+        steps = int(raw)
+    except ValueError:
+        steps = 0
+    if steps < 1:
+        raise ValueError(f"{MAX_STEPS_ENV}={raw!r}: set it to a positive whole number of steps, "
+                         "or unset it to train for the full number of epochs")
+    return steps
+
+
+def capped_steps(steps: int) -> int:
+    """``steps``, or the ``GANLIB_MAX_STEPS`` cap when that is smaller.
+
+    For a notebook's own training loop (``train_gan`` caps itself):
+    ``for step in trange(capped_steps(STEPS))``. Unset, it returns ``steps``.
+    """
+    cap = max_steps()
+    return steps if cap is None else min(steps, cap)
+
+
+def timings_file() -> str | None:
+    """Where ``GANLIB_TIMINGS`` asks every training run to append its seconds per step, or None."""
+    return os.environ.get(TIMINGS_ENV, "").strip() or None

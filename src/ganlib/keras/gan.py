@@ -32,12 +32,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ..train import MAX_STEPS_ENV, NOTEBOOK_ENV, RECORD_KEYS, TIMINGS_ENV, History, max_steps, split_batch
-from ..train import MaxSteps as _TorchMaxSteps
+from ..data import split_batch
+from ..profile import MAX_STEPS_ENV, NOTEBOOK_ENV, max_steps, timings_file
+from ..train.history import RECORD_KEYS, History
 from .data import generate, to_torch_images
 from .losses import d_loss_minimax, g_loss_nonsaturating
 
-# split_batch is ganlib.train's own function (plain Python on a tuple, so it
+# split_batch is the function ganlib.train_gan uses (ganlib.data; plain Python on a tuple, so it
 # splits TensorFlow batches as it splits torch ones): one function, both sides.
 __all__ = ["GAN", "GanMonitor", "MaxSteps", "StepTimes", "split_batch"]
 
@@ -223,14 +224,16 @@ class MaxSteps(keras.callbacks.Callback):
 
     def __init__(self, steps: int):
         super().__init__()
-        self.steps = _TorchMaxSteps(steps).steps  # the same validation as the PyTorch side
+        if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
+            raise ValueError(f"steps must be a positive int, got {steps!r}")
+        self.steps = steps
         self.stopped = False
 
     @classmethod
     def from_env(cls) -> "MaxSteps | None":
         """A ``MaxSteps`` from ``GANLIB_MAX_STEPS`` (None when unset); a clear error when malformed.
 
-        The variable is read by ``ganlib.train.max_steps``: one parser and one error
+        The variable is read by ``ganlib.profile.max_steps``: one parser and one error
         message for both sides; ``ganlib.capped_steps(n)`` says how many steps a
         capped run of ``n`` makes.
         """
@@ -274,7 +277,7 @@ class StepTimes(keras.callbacks.Callback):
 
     @classmethod
     def from_env(cls) -> "StepTimes | None":
-        path = os.environ.get(TIMINGS_ENV, "").strip()
+        path = timings_file()
         return cls(path) if path else None
 
     def on_train_begin(self, logs=None):
