@@ -33,7 +33,7 @@ from pathlib import Path
 
 import torch
 
-from .features import OFFLINE_ALTERNATIVE, InceptionUnavailableError, validated_images
+from .features import OFFLINE_ALTERNATIVE, InceptionUnavailableError, check_subset_size, validated_images
 from .score import Score
 
 BACKENDS = ("torchmetrics", "torchvision")
@@ -189,8 +189,6 @@ def torchmetrics_fid(real_images, fake_images, batch_size: int = 100, device=Non
 def torchmetrics_kid(real_images, fake_images, subsets: int = 50, subset_size: int = 1000, seed: int = 0,
                      batch_size: int = 100, device=None) -> Score:
     """torchmetrics' KID; its std (ddof=0) converted to ganlib's sample std (ddof=1)."""
-    from .kid import check_subset_size
-
     check_subset_size(subset_size, len(real_images), len(fake_images))
     device = _device(device)
     metric = _metric("kid", "2048", device, subsets=subsets, subset_size=subset_size)

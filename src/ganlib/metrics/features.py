@@ -14,6 +14,7 @@ numbers, so the two extractors here have different names:
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -41,6 +42,42 @@ def validated_images(images: torch.Tensor, what: str = "images") -> torch.Tensor
 
 
 @torch.no_grad()
+def validated_features(features, what: str = "features", min_samples: int = 2) -> torch.Tensor:
+    """``features`` (N, d) as a float64 CPU tensor, or an error naming what is wrong: the one
+    check every feature-space score (FID, KID, precision and recall) runs."""
+    if isinstance(features, np.ndarray):
+        features = torch.from_numpy(features)
+    x = torch.as_tensor(features).detach().cpu().double()
+    if x.dim() != 2:
+        raise ValueError(f"{what} must be a 2-D array (samples, features), got shape {tuple(x.shape)}")
+    if len(x) < min_samples:
+        raise ValueError(f"{what} needs at least {min_samples} samples, got {len(x)}")
+    if not torch.isfinite(x).all():
+        raise ValueError(f"{what} contains NaN or infinite values: check the images and the feature extractor")
+    return x
+
+
+def validated_feature_pair(real_features, fake_features, min_samples: int = 2):
+    """Both clouds validated, and of the same feature size."""
+    real = validated_features(real_features, "real_features", min_samples)
+    fake = validated_features(fake_features, "fake_features", min_samples)
+    if real.shape[1] != fake.shape[1]:
+        raise ValueError(f"feature sizes differ: {real.shape[1]} (real) vs {fake.shape[1]} (fake); "
+                         "extract both with the same network")
+    return real, fake
+
+
+def check_subset_size(subset_size: int, n_real: int, n_fake: int) -> None:
+    """KID's subsets must be smaller than both samples (and hold at least 2 points)."""
+    smallest = min(n_real, n_fake)
+    if not 2 <= subset_size < smallest:
+        raise ValueError(
+            f"KID: subset_size={subset_size} must be at least 2 and smaller than the number of samples "
+            f"({n_real} real, {n_fake} generated). With subset_size >= the sample count every subset "
+            f"holds the same points and the std says nothing. Pass more samples or a smaller "
+            f"subset_size, e.g. subset_size={max(2, smallest // 2)}.")
+
+
 def validated_probabilities(probs, what: str = "probs") -> torch.Tensor:
     """``probs`` (N, K) as float64 if every row is a probability vector, else an error that says
     what is wrong: NaN, negative values or rows that do not sum to 1 (logits, say)."""

@@ -22,25 +22,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .features import classifier_features, inception_features
-
-
-def _as_float64(features, what: str) -> np.ndarray:
-    if isinstance(features, torch.Tensor):
-        features = features.detach().cpu().double().numpy()
-    arr = np.asarray(features, dtype=np.float64)
-    if arr.ndim != 2:
-        raise ValueError(f"{what} must be a 2-D array (samples, features), got shape {arr.shape}")
-    if len(arr) < 2:
-        raise ValueError(f"{what} needs at least 2 samples to estimate a covariance, got {len(arr)}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{what} contains NaN or infinite values: check the images and the feature extractor")
-    return arr
+from .features import classifier_features, inception_features, validated_feature_pair, validated_features
 
 
 def gaussian_stats(features) -> tuple[np.ndarray, np.ndarray]:
     """Mean (d,) and unbiased covariance (d, d) of (N, d) features, in float64."""
-    arr = _as_float64(features, "features")
+    arr = validated_features(features).numpy()
     return arr.mean(axis=0), np.cov(arr, rowvar=False).reshape(arr.shape[1], arr.shape[1])
 
 
@@ -90,11 +77,7 @@ def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
 
 def fid_from_features(real_features, fake_features) -> float:
     """FID between two clouds of feature vectors (any extractor), (N, d) and (M, d)."""
-    real = _as_float64(real_features, "real_features")
-    fake = _as_float64(fake_features, "fake_features")
-    if real.shape[1] != fake.shape[1]:
-        raise ValueError(f"feature sizes differ: {real.shape[1]} (real) vs {fake.shape[1]} (fake); "
-                         "extract both with the same network")
+    real, fake = validated_feature_pair(real_features, fake_features)
     return frechet_distance(*gaussian_stats(real), *gaussian_stats(fake))
 
 

@@ -14,10 +14,9 @@ sqrt((subsets - 1) / subsets).
 """
 from __future__ import annotations
 
-import numpy as np
 import torch
 
-from .features import classifier_features, inception_features
+from .features import check_subset_size, classifier_features, inception_features, validated_feature_pair  # noqa: F401
 from .score import Score
 
 
@@ -36,28 +35,6 @@ def mmd2_unbiased(x: torch.Tensor, y: torch.Tensor) -> float:
     return float(sum_xx + sum_yy - 2 * k_xy.mean())
 
 
-def _features64(features, what: str) -> torch.Tensor:
-    if isinstance(features, np.ndarray):
-        features = torch.from_numpy(features)
-    x = torch.as_tensor(features).detach().cpu().double()
-    if x.dim() != 2:
-        raise ValueError(f"{what} must be a 2-D array (samples, features), got shape {tuple(x.shape)}")
-    if not torch.isfinite(x).all():
-        raise ValueError(f"{what} contains NaN or infinite values: check the images and the feature extractor")
-    return x
-
-
-def check_subset_size(subset_size: int, n_real: int, n_fake: int) -> None:
-    """KID's subsets must be smaller than both samples (and hold at least 2 points)."""
-    smallest = min(n_real, n_fake)
-    if not 2 <= subset_size < smallest:
-        raise ValueError(
-            f"KID: subset_size={subset_size} must be at least 2 and smaller than the number of samples "
-            f"({n_real} real, {n_fake} generated). With subset_size >= the sample count every subset "
-            f"holds the same points and the std says nothing. Pass more samples or a smaller "
-            f"subset_size, e.g. subset_size={max(2, smallest // 2)}.")
-
-
 def kid_from_features(real_features, fake_features, subsets: int = 50, subset_size: int = 1000,
                       seed: int = 0) -> Score:
     """KID between two feature clouds: mean and sample std (ddof=1) of MMD^2 over random subsets.
@@ -66,11 +43,7 @@ def kid_from_features(real_features, fake_features, subsets: int = 50, subset_si
     features without replacement; ``subset_size`` must be smaller than both
     sample counts, or every subset would hold the same points.
     """
-    real = _features64(real_features, "real_features")
-    fake = _features64(fake_features, "fake_features")
-    if real.shape[1] != fake.shape[1]:
-        raise ValueError(f"feature sizes differ: {real.shape[1]} (real) vs {fake.shape[1]} (fake); "
-                         "extract both with the same network")
+    real, fake = validated_feature_pair(real_features, fake_features)
     if subsets < 1:
         raise ValueError(f"subsets must be at least 1, got {subsets}")
     check_subset_size(subset_size, len(real), len(fake))

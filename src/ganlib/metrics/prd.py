@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .features import classifier_features
+from .features import classifier_features, validated_feature_pair
 
 
 @dataclass(frozen=True)
@@ -30,15 +30,6 @@ class PrecisionRecall:
 
     def __str__(self) -> str:
         return f"precision {self.precision:.3f}, recall {self.recall:.3f}"
-
-
-def _as_features(x, what: str) -> torch.Tensor:
-    x = torch.as_tensor(x).detach().cpu().double()
-    if x.dim() != 2:
-        raise ValueError(f"{what} must have shape (N, d), got {tuple(x.shape)}")
-    if not torch.isfinite(x).all():
-        raise ValueError(f"{what} contains NaN or infinite values: check the images and the feature extractor")
-    return x
 
 
 def knn_radii(features: torch.Tensor, k: int = 3, chunk: int = 2048) -> torch.Tensor:
@@ -65,10 +56,7 @@ def inside_manifold(points: torch.Tensor, centres: torch.Tensor, radii: torch.Te
 
 def precision_recall(real_features, fake_features, k: int = 3) -> PrecisionRecall:
     """k-NN precision and recall between real and generated feature clouds."""
-    real = _as_features(real_features, "real_features")
-    fake = _as_features(fake_features, "fake_features")
-    if real.shape[1] != fake.shape[1]:
-        raise ValueError(f"feature sizes differ: {real.shape[1]} vs {fake.shape[1]}")
+    real, fake = validated_feature_pair(real_features, fake_features)
     precision = inside_manifold(fake, real, knn_radii(real, k)).double().mean()
     recall = inside_manifold(real, fake, knn_radii(fake, k)).double().mean()
     return PrecisionRecall(float(precision), float(recall))
