@@ -44,6 +44,9 @@ class Case:
     # Optional custom test: compare(result) -> None if fine, else a message.
     compare: Callable[[Any], str | None] | None = None
     describe: str | None = None
+    # A custom case that calls the student's function itself (several calls, a backward
+    # pass): run() -> None if fine, else a message. args, kwargs and compare are unused.
+    run: Callable[[], str | None] | None = None
 
 
 @dataclass
@@ -302,7 +305,7 @@ def run_check(name: str, fn: Callable, cases: list[Case]) -> CheckResult:
         label = _graded_label(case, i) if graded_run else case.describe or ", ".join([short(a) for a in case.args]
                                            + [f"{k}={short(v)}" for k, v in case.kwargs.items()])
         try:  # fresh copies: an answer that works in place must not change the next case
-            result = fn(*_fresh(case.args), **_fresh(case.kwargs))
+            result = case.run() if case.run else fn(*_fresh(case.args), **_fresh(case.kwargs))
         except NotImplementedError:
             problem = "is not implemented yet (it raised NotImplementedError)"
         except ForbiddenHelper as err:
@@ -311,7 +314,7 @@ def run_check(name: str, fn: Callable, cases: list[Case]) -> CheckResult:
             problem = f"raised {type(err).__name__}: {err}"
         else:
             try:
-                problem = (case.compare(result) if case.compare
+                problem = (result if case.run else case.compare(result) if case.compare
                            else compare_values(result, case.expected, case.atol))
             except Exception as err:  # an answer of a shape or type no case foresaw
                 problem = (f"returned {short(result)}, which could not be compared with the expected "
