@@ -112,6 +112,7 @@ def render(notebooks_dir: str | Path = ROOT / "notebooks") -> str:
         auto = sum(points_for(ex) for ex, _ in exs if ex.auto_checked)
         manual = sum(points_for(ex) for ex, _ in exs if not ex.auto_checked)
         minutes = sum(ex.minutes or 0 for ex, _ in exs)
+        title = title.replace("`", "")  # no backticks inside a {doc} role
         out.append(f"| {{doc}}`{title} <../notebooks/{stem}>` | {len(exs)} | "
                    f"{sum(ex.auto_checked for ex, _ in exs)} | {auto + manual} | {auto} | {manual} | {minutes} |")
     gpu_rows = [(stem, ex) for stem, (_, exs) in chapters.items() for ex, gpu in exs if gpu]
