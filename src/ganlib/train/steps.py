@@ -130,6 +130,11 @@ def g_step(discriminator, opt_g, g_loss, fake, d_inputs=(), precision: MixedPrec
            extra_loss=None):
     """Update G once: make the just-updated D call its fakes real. Returns the loss, detached.
 
+    How the gradient reaches G: ``fake`` was made by G with gradients on (the loop builds
+    the fakes with grad enabled whenever a G step is due), so ``fake`` still remembers the
+    graph that produced it. The loss flows back through D, whose weights are frozen here,
+    into ``fake`` and on into G's weights; only G's optimizer steps.
+
     ``extra_loss(fake)``, when given, is added to G's loss (pix2pix's L1 term, InfoGAN's Q loss).
     """
     # D's weights get no gradient here (only G steps), which saves a third of
