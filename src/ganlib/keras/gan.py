@@ -43,6 +43,7 @@ from .losses import d_loss_minimax, g_loss_nonsaturating
 __all__ = ["GAN", "GanMonitor", "MaxSteps", "StepTimes", "split_batch"]
 
 STEP_KEYS = RECORD_KEYS[2:]  # loss_D, loss_G, D(x), D(G(z)): one value per step
+FLUSH_EVERY = 50  # steps between reading the recorded values back from the device, as train_gan does
 
 
 class GAN(keras.Model):
@@ -330,6 +331,7 @@ class GanMonitor(keras.callbacks.Callback):
         self.history = History()
         self.step = 0
         self.epoch = 0
+        self.pending = []  # (step, epoch, this step's values still on the device)
 
     def _snapshot(self):
         if self.history.snapshots and self.history.snapshots[-1][0] == self.step:
@@ -352,17 +354,30 @@ class GanMonitor(keras.callbacks.Callback):
         self.epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
+        # Keep this step's values on the device; read them back in blocks (a GPU waits at every read).
         self.step += 1
-        values = {key: float(v.numpy()) for key, v in self.model.step_values.items()}
-        values.update(step=self.step, epoch=self.epoch + 1)
-        for key in RECORD_KEYS:
-            self.history.records[key].append(values[key])
+        self.pending.append((self.step, self.epoch + 1,
+                             tf.stack([self.model.step_values[key].read_value() for key in STEP_KEYS])))
+        if len(self.pending) >= FLUSH_EVERY:
+            self._flush()
+
+    def _flush(self):
+        if not self.pending:
+            return
+        values = tf.stack([v for _, _, v in self.pending]).numpy()
+        for (step, epoch, _), row in zip(self.pending, values):
+            record = {"step": step, "epoch": epoch, **dict(zip(STEP_KEYS, row.tolist()))}
+            for key in RECORD_KEYS:
+                self.history.records[key].append(record[key])
+        self.pending = []
 
     def on_epoch_end(self, epoch, logs=None):
+        self._flush()
         if not self.history.steps_per_epoch:
             self.history.steps_per_epoch = self.step
         if (epoch + 1) % self.snapshot_every == 0:
             self._snapshot()
 
     def on_train_end(self, logs=None):
+        self._flush()  # a run stopped mid-epoch (a step cap) keeps its last steps
         self._snapshot()  # the last generator, if no snapshot shows it yet
