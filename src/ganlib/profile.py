@@ -23,7 +23,7 @@ PROFILES = ("quick", "full")
 _DESCRIPTIONS = {
     "quick": "a seconds-long check of every cell (tiny data, a few steps); "
     "pictures will look like noise",
-    "full": "the real run (all data, full training; minutes on a GPU)",
+    "full": "the real run (all data, full training: made for a GPU; hours on a CPU)",
 }
 
 SWITCH_HINT = (
