@@ -4,10 +4,10 @@ device mismatches in public helpers."""
 import pytest
 import torch
 
-from ganlib.train import checkpoint
 from ganlib.data import TensorBatches
 from ganlib.metrics import backends
 from ganlib.metrics.inception_score import inception_score_from_probs
+from ganlib.train import checkpoint
 
 
 def test_resuming_on_a_machine_with_fewer_gpus_restores_what_it_has(monkeypatch):

@@ -72,15 +72,15 @@ def test_cpu_warning_quotes_the_measured_time_of_the_readers_chapter(monkeypatch
     for stem, entry in MEASURED["notebooks"].items():
         text = profile.full_on_cpu_warning(stem)
         assert f"this notebook, {profile._chapter(stem)} ({stem}), takes about " \
-               f"{profile._duration(entry['full_cpu_seconds'])}" in text
+               f"{profile.duration(entry['full_cpu_seconds'])}" in text
     total = sum(e["full_cpu_seconds"] for e in MEASURED["notebooks"].values())
-    assert f"the whole book about {profile._duration(total)}" in text
+    assert f"the whole book about {profile.duration(total)}" in text
     assert profile.full_on_cpu_warning("05_dcgan").count("chapter 5 (05_dcgan)") == 1
     assert "chapter 5's Keras companion" in profile.full_on_cpu_warning("05_dcgan_keras")
-    assert profile._duration(6424.6) == "1.8 h" and profile._duration(638.2) == "11 min"
+    assert profile.duration(6424.6) == "1.8 h" and profile.duration(638.2) == "11 min"
     # a notebook the reader's front end does not name: the slowest chapter, and the whole book
     slowest = max(MEASURED["notebooks"], key=lambda n: MEASURED["notebooks"][n]["full_cpu_seconds"])
-    assert f"up to about {profile._duration(MEASURED['notebooks'][slowest]['full_cpu_seconds'])}" \
+    assert f"up to about {profile.duration(MEASURED['notebooks'][slowest]['full_cpu_seconds'])}" \
         in profile.full_on_cpu_warning("some_notebook")
     # pip-installed (no benchmarks/ folder): no number, rather than a stale one
     bare = profile.full_on_cpu_warning("05_dcgan", measurement={})

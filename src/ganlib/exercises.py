@@ -10,11 +10,11 @@ the command (a test fails while the page is stale).
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
+from .pages import page_command
 from .student import Exercise, read_exercises
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,21 +65,7 @@ def render(notebooks_dir: str | Path = ROOT / "notebooks") -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--root", default=str(ROOT), help="the repository root")
-    parser.add_argument("--check", action="store_true", help="only report whether the page is stale")
-    args = parser.parse_args(argv)
-    root = Path(args.root)
-    text, page = render(root / "notebooks"), root / PAGE
-    if args.check:
-        if not page.is_file() or page.read_text() != text:
-            print(f"{page} is stale: run python -m ganlib.exercises", file=sys.stderr)
-            return 1
-        print(f"{page} is up to date")
-        return 0
-    page.write_text(text)
-    print(f"wrote {page}")
-    return 0
+    return page_command(__doc__, PAGE, render, "ganlib.exercises", argv)
 
 
 if __name__ == "__main__":

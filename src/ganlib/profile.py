@@ -68,7 +68,8 @@ def measured_times(path: Path | str = MEASURED_TIMES) -> dict | None:
         return None
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
+    """Seconds as the book writes them: '40 s', '12 min', '1.8 h'."""
     if seconds < 90:
         return f"{seconds:.0f} s"
     if seconds < 5400:
@@ -97,13 +98,13 @@ def full_on_cpu_warning(notebook: str | None = None, measurement: dict | None = 
         lines.append("On a CPU a model chapter takes from minutes to hours (book/instructors.md lists the\n"
                      "measured time of each chapter).")
     else:
-        total = _duration(sum(times.values()))
+        total = duration(sum(times.values()))
         if notebook in times:
             lines.append(f"On one CPU core this notebook, {_chapter(notebook)} ({notebook}), takes about "
-                         f"{_duration(times[notebook])},\nand the whole book about {total}")
+                         f"{duration(times[notebook])},\nand the whole book about {total}")
         else:
             slowest = max(times, key=times.get)
-            lines.append(f"On one CPU core a chapter takes up to about {_duration(times[slowest])} "
+            lines.append(f"On one CPU core a chapter takes up to about {duration(times[slowest])} "
                          f"({_chapter(slowest)}),\nand the whole book about {total}")
         lines[-1] += (f" (estimated from steps timed on {measurement.get('date', '?')}; book/instructors.md "
                       "lists every chapter).")

@@ -27,6 +27,8 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from .profile import duration
+
 ROOT = Path(__file__).resolve().parents[2]
 MEASUREMENT = ROOT / "benchmarks" / "full_profile_times.json"
 PAGE = ROOT / "book" / "instructors.md"
@@ -119,14 +121,6 @@ def card_time(recipe: str) -> str:
     return f"`{recipe}`: {minutes:g} min ({card.get('hardware', 'hardware not recorded')})"
 
 
-def minutes(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
 def table(measurement: dict) -> str:
     """The page's table, from the measurement file and the model cards."""
     rows = ["| notebook | training in the full profile (CPU time per step) | full profile, one idle CPU core "
@@ -141,7 +135,7 @@ def table(measurement: dict) -> str:
             + ("" if run.get("cpu_seconds_per_step") else " (wall)") for run in runs) or "no `train_gan` run"
         recipes = sorted({r for r in (recipe_for(run) for run in runs) if r})
         quoted = "<br>".join(card_time(r) for r in recipes) or "-"
-        estimate, wall = minutes(entry.get("full_cpu_seconds", entry["full_seconds"])), minutes(entry["full_seconds"])
+        estimate, wall = duration(entry.get("full_cpu_seconds", entry["full_seconds"])), duration(entry["full_seconds"])
         if not entry.get("complete", True):
             estimate, wall = f"more than {estimate} (stopped at a failing cell)", f"more than {wall}"
         rows.append(f"| {name} | {described} | {estimate} | {wall} | {quoted} "
