@@ -285,3 +285,11 @@ def test_label_coverage_refuses_nan_and_logits_and_takes_float16():
         label_coverage_from_probs(torch.log(probs))
     half = label_coverage_from_probs(probs.half())
     assert half.covered == label_coverage_from_probs(probs).covered
+
+
+def test_ganlib_data_naming_mnist_raw_itself_says_which_folder_to_name(tmp_path, monkeypatch):
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    monkeypatch.setenv("GANLIB_DATA", str(raw))
+    with pytest.raises(ValueError, match=f"set GANLIB_DATA={tmp_path}$"):
+        ganlib.data_root()

@@ -30,7 +30,11 @@ def data_root() -> Path:
     """The data folder: ``$GANLIB_DATA``, else a per-user cache folder."""
     env = os.environ.get(DATA_ENV)
     if env:
-        return Path(env).expanduser()
+        root = Path(env).expanduser()
+        if root.name == "raw" and root.parent.name == "MNIST":
+            raise ValueError(f"{DATA_ENV}={env} names MNIST/raw itself; it must name the folder that holds "
+                             f"MNIST/raw/: set {DATA_ENV}={root.parent.parent}")
+        return root
     cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(cache) / "ganlib" / "data"
 
