@@ -27,7 +27,7 @@ test: venv
 
 # Outputs come from make test's run when its profile and ganlib match; the rest is executed.
 book: venv
-	GANLIB_PROFILE=$(PROFILE) $(BIN)/python -m ganlib.bookcache --profile $(PROFILE) --executed _build/executed/$(PROFILE)
+	GANLIB_PROFILE=$(PROFILE) $(BIN)/python -m ganlib.tools.bookcache --profile $(PROFILE) --executed _build/executed/$(PROFILE)
 	GANLIB_PROFILE=$(PROFILE) GANLIB_STRICT_CHECKS=1 PATH="$(abspath $(BIN)):$$PATH" \
 	  $(BIN)/jupyter-book build . --warningiserror --keep-going
 
@@ -46,8 +46,8 @@ full-times: venv
 	GANLIB_PROFILE=full GANLIB_MAX_STEPS=12 GANLIB_STRICT_CHECKS=1 GANLIB_STRICT_EXPECT=0 \
 	  GANLIB_TIMINGS=$(abspath _build/full_profile_steps.jsonl) OMP_NUM_THREADS=1 \
 	  $(BIN)/python -m pytest -n 2 -q notebooks || true  # a failing notebook is marked in the table
-	$(BIN)/python -m ganlib.timings measure _build/full_profile_steps.jsonl
-	$(BIN)/python -m ganlib.timings
+	$(BIN)/python -m ganlib.tools.timings measure _build/full_profile_steps.jsonl
+	$(BIN)/python -m ganlib.tools.timings
 
 # The oldest versions pyproject.toml allows (requirements-oldest.txt), in a venv of their own:
 # the smoke test (train, resume, score every shipped generator, a metric, a check) and one
@@ -64,33 +64,33 @@ oldest-venv: $(OLDEST)/bin/.installed
 oldest: oldest-venv
 	$(OLDEST)/bin/python -m pip install --quiet -r requirements-oldest.txt  # undo the extras' numpy
 	$(OLDEST)/bin/python -m pip install --quiet --no-deps -e .
-	$(OLDEST)/bin/python -m ganlib.versions --oldest
+	$(OLDEST)/bin/python -m ganlib.tools.versions --oldest
 	GANLIB_PROFILE=quick GANLIB_STRICT_CHECKS=1 MPLBACKEND=Agg \
 	  $(OLDEST)/bin/python -m pytest -q -p no:warnings tests/test_smoke.py
 	GANLIB_PROFILE=quick GANLIB_STRICT_CHECKS=1 \
 	  $(OLDEST)/bin/python -m pytest -q -p no:warnings --nbval-lax notebooks/04_mlp_gan.ipynb
 	$(OLDEST)/bin/python -m pip install --quiet -r requirements-oldest-extras.txt
-	$(OLDEST)/bin/python -m ganlib.versions --oldest keras metrics widgets
+	$(OLDEST)/bin/python -m ganlib.tools.versions --oldest keras metrics widgets
 	GANLIB_PROFILE=quick GANLIB_STRICT_CHECKS=1 MPLBACKEND=Agg \
 	  $(OLDEST)/bin/python -m pytest -q -p no:warnings tests/test_keras.py tests/test_metrics_peers.py
 	GANLIB_PROFILE=quick GANLIB_STRICT_CHECKS=1 \
 	  $(OLDEST)/bin/python -m pytest -q -p no:warnings --nbval-lax notebooks/04_mlp_gan_keras.ipynb
 
 student: venv
-	$(BIN)/python -m ganlib.student notebooks --out student
+	$(BIN)/python -m ganlib.tools.student notebooks --out student
 
 # The Colab edition (no MyST, solutions folded, setup cell pinned to this release) in colab/
 colab: venv
-	$(BIN)/python -m ganlib.colab notebooks --out colab
+	$(BIN)/python -m ganlib.tools.colab notebooks --out colab
 
 # The instructors' generated pages: exercises at a glance, and the term plan
 term-plan: venv
-	$(BIN)/python -m ganlib.exercises
-	$(BIN)/python -m ganlib.term_plan
+	$(BIN)/python -m ganlib.tools.exercises
+	$(BIN)/python -m ganlib.tools.term_plan
 
 # nbgrader source tree (nbgrader-course/source/<chapter>/) from the same exercise markup
 nbgrader: venv
-	$(BIN)/python -m ganlib.nbgrader_edition notebooks --out nbgrader-course
+	$(BIN)/python -m ganlib.tools.nbgrader_edition notebooks --out nbgrader-course
 
 clean:
 	rm -rf _build student colab nbgrader-course

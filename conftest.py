@@ -9,7 +9,7 @@ strictness come from the environment (``make test``: quick and strict;
 
 ``--executed DIR`` writes each executed notebook to ``DIR/<name>.ipynb``:
 the book build takes its outputs from there instead of executing the
-notebooks a second time (``python -m ganlib.bookcache``).
+notebooks a second time (``python -m ganlib.tools.bookcache``).
 """
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ class NotebookItem(pytest.Item):
         client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3", allow_errors=False,
                                 record_timing=False,  # cell metadata unchanged: the book cache matches it
                                 resources={"metadata": {"path": str(self.path.parent)}})
-        from ganlib.bookcache import STAMP_KEY, build_stamp
+        from ganlib.tools.bookcache import STAMP_KEY, build_stamp
 
         stamp = build_stamp()  # what these outputs depend on
         out = self.config.getoption("executed")

@@ -1,4 +1,4 @@
-"""The Colab and student editions (python -m ganlib.colab): plain Jupyter Markdown with no
+"""The Colab and student editions (python -m ganlib.tools.colab): plain Jupyter Markdown with no
 MyST left, exercises as numbered headings, solutions folded or removed, citations and
 cross-references as links into the book, the math macros expanded, the setup cell pinned."""
 import re
@@ -8,8 +8,8 @@ import nbformat
 import pytest
 
 import ganlib
-from ganlib.colab import Book, convert_markdown, convert_notebook, myst_left, write_edition
-from ganlib.student import parse_exercises
+from ganlib.tools.colab import Book, convert_markdown, convert_notebook, myst_left, write_edition
+from ganlib.tools.student import parse_exercises
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -123,6 +123,6 @@ def test_an_unknown_directive_is_reported_not_shipped(book):
 
 
 def test_the_command_writes_an_edition(tmp_path):
-    from ganlib.colab import main
+    from ganlib.tools.colab import main
     main([str(ROOT / "notebooks"), "--out", str(tmp_path)])
     assert sorted(p.name for p in tmp_path.glob("*.ipynb")) == [p.name for p in NOTEBOOKS]

@@ -6,8 +6,9 @@ import nbformat
 import pytest
 import yaml
 
-from ganlib import checks, exercises
-from ganlib.student import parse_exercises, read_exercises
+from ganlib import checks
+from ganlib.tools import exercises
+from ganlib.tools.student import parse_exercises, read_exercises
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -52,7 +53,7 @@ def test_parse_exercises_returns_stub_solution_and_check():
 def test_exercises_page_is_generated_and_up_to_date():
     page = ROOT / "book" / "exercises.md"
     assert page.read_text() == exercises.render(ROOT / "notebooks"), (
-        "book/exercises.md is stale: run python -m ganlib.exercises")
+        "book/exercises.md is stale: run python -m ganlib.tools.exercises")
     text = page.read_text()
     for path in NOTEBOOKS:
         for e in read_exercises(path):

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 import ganlib
-from ganlib import bookcache, timings
 from ganlib.expect import ExpectationFailed, strict_expectations
 from ganlib.models import ToyDiscriminator, ToyGenerator
+from ganlib.tools import bookcache, timings
 from ganlib.train import StepTimes
 
 
@@ -110,7 +110,7 @@ def test_instructors_page_shows_the_current_time_table():
     page = timings.PAGE.read_text()
     assert timings.render_page(page, measurement) == page, (
         "book/instructors.md's time table is stale (new measurement or new model cards): "
-        "run python -m ganlib.timings")
+        "run python -m ganlib.tools.timings")
     for name in measurement["notebooks"]:
         assert f"| {name} |" in page
 

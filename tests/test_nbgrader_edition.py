@@ -18,9 +18,9 @@ import nbformat
 import pytest
 
 import ganlib
-from ganlib.colab import myst_left
-from ganlib.nbgrader_edition import BEGIN, END, chapter_notebooks, nbgrader_notebook, points_for, write_course
-from ganlib.student import parse_exercises
+from ganlib.tools.colab import myst_left
+from ganlib.tools.nbgrader_edition import BEGIN, END, chapter_notebooks, nbgrader_notebook, points_for, write_course
+from ganlib.tools.student import parse_exercises
 
 nbgrader = pytest.importorskip("nbgrader", reason="nbgrader is in requirements.txt")
 from nbgrader.api import Gradebook  # noqa: E402
@@ -105,7 +105,7 @@ def test_nbgrader_round_trip(tmp_path):
     for the unedited release, partial credit, a forbidden helper, a submission that times out, one
     whose kernel dies and a student-edition notebook (both reported, not graded 0); model answers
     and rubrics reach the graded notebooks but not the release."""
-    from ganlib.colab import write_edition
+    from ganlib.tools.colab import write_edition
 
     course = tmp_path / "course"
     sources = write_course([ROOT / "notebooks" / f"{c}.ipynb" for c in CHAPTERS], course, course_id="gan-test",

@@ -5,7 +5,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from ganlib.student import strip_solutions, write_student_edition
+from ganlib.tools.student import strip_solutions, write_student_edition
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,4 +1,4 @@
-"""The term-planning page (python -m ganlib.term_plan) is current, in the table of contents,
+"""The term-planning page (python -m ganlib.tools.term_plan) is current, in the table of contents,
 and its totals are the nbgrader edition's points."""
 import re
 from pathlib import Path
@@ -6,15 +6,15 @@ from pathlib import Path
 import yaml
 
 import ganlib
-from ganlib import term_plan
-from ganlib.nbgrader_edition import points_for
-from ganlib.student import read_exercises
+from ganlib.tools import term_plan
+from ganlib.tools.nbgrader_edition import points_for
+from ganlib.tools.student import read_exercises
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_page_is_current():
-    assert term_plan.main(["--root", str(ROOT), "--check"]) == 0, "run python -m ganlib.term_plan"
+    assert term_plan.main(["--root", str(ROOT), "--check"]) == 0, "run python -m ganlib.tools.term_plan"
 
 
 def test_page_is_in_the_table_of_contents():

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import tomllib
 
-from ganlib import versions
+from ganlib.tools import versions
 
 ROOT = Path(__file__).resolve().parents[1]
 

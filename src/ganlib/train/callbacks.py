@@ -187,7 +187,7 @@ class StepTimes(Callback):
     """Append this run's size and seconds per step to the JSON-lines file ``path``.
 
     ``GANLIB_TIMINGS=path`` adds one to every run: the capped full-profile run
-    writes what ``python -m ganlib.timings`` turns into each chapter's full time.
+    writes what ``python -m ganlib.tools.timings`` turns into each chapter's full time.
     The first step (warm-up) is not timed; the others are averaged (with
     ``n_critic`` > 1 only some steps include a generator step: time ten or more),
     in wall time and in this process's CPU time (what a busy machine does not inflate).

@@ -1,9 +1,9 @@
 """Write an nbgrader course (``source/<chapter>/<chapter>.ipynb``) from the chapter notebooks.
 
-    python -m ganlib.nbgrader_edition notebooks --out nbgrader-course [--chapters 02 08]
+    python -m ganlib.tools.nbgrader_edition notebooks --out nbgrader-course [--chapters 02 08]
 
 A command for instructors, not imported by the notebooks. It reads the same
-exercise markup as the student edition (:func:`ganlib.student.parse_exercises`)
+exercise markup as the student edition (:func:`ganlib.tools.student.parse_exercises`)
 and turns each exercise into nbgrader cells:
 
 * an auto-checked exercise (stub, solution, ``ganlib.checks.check_*`` cell)
@@ -23,7 +23,7 @@ and turns each exercise into nbgrader cells:
 * points follow the exercise's difficulty: one point per star (★☆☆ = 1,
   ★★☆ = 2, ★★★ = 3; an unmarked exercise gets 1).
 
-Everything else goes through the Colab conversion (:mod:`ganlib.colab`: no MyST,
+Everything else goes through the Colab conversion (:mod:`ganlib.tools.colab`: no MyST,
 citations and cross-references as links, the setup cell pinned to this release and
 switching graded mode on), except cells the student edition removes as well (tagged
 ``student-remove`` or ``solution``). The course folder also gets an
@@ -48,7 +48,7 @@ DEF = re.compile(r"^(?:async\s+)?def\s+(\w+)\s*\(")
 IMPORT = re.compile(r"^(?:import\s|from\s+\S+\s+import\s)")
 
 CONFIG = """\
-# nbgrader configuration of the GAN course, written by `python -m ganlib.nbgrader_edition`
+# nbgrader configuration of the GAN course, written by `python -m ganlib.tools.nbgrader_edition`
 # (ganlib {version}). Edit the three values marked EDIT; the rest follows the course.
 import os
 
@@ -76,7 +76,7 @@ c.Execute.interrupt_on_timeout = True
 # A student-edition (Colab) notebook submitted in place of the release, and a kernel that dies,
 # stop that submission's autograding with a message instead of a silent 0.
 try:
-    from ganlib.nbgrader_edition import KernelDeathReport, RequireRelease
+    from ganlib.tools.nbgrader_edition import KernelDeathReport, RequireRelease
     from nbgrader.converters.autograde import Autograde
 
     defaults = Autograde.class_traits()
@@ -304,7 +304,7 @@ def nbgrader_notebook(nb: nbformat.NotebookNode, name: str = "",
 
 def course_config(course_dir: str | Path, course_id: str = "gan-course", timeout: int | None = None) -> str:
     """The text of the course's ``nbgrader_config.py``."""
-    from . import __version__
+    from .. import __version__
     return CONFIG.format(version=__version__, root=str(Path(course_dir).resolve()), course_id=course_id,
                          factor=TIMEOUT_FACTOR, timeout=timeout or cell_timeout())
 
@@ -397,7 +397,7 @@ def measure_quick_times(notebooks: list[Path], out: str | Path = TIMES) -> dict:
                                "total_s": round(time.perf_counter() - start, 1)}
         print(f"{path.stem}: longest cell {max(seconds):.1f} s, {chapters[path.stem]['total_s']} s in all")
     record = {"what": "the nbgrader source of each chapter run in the quick profile (python -m "
-                      "ganlib.nbgrader_edition notebooks --measure): longest cell and whole notebook",
+                      "ganlib.tools.nbgrader_edition notebooks --measure): longest cell and whole notebook",
               "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, one torch thread", "chapters": chapters}
     Path(out).write_text(json.dumps(record, indent=1) + "\n")
     return record
@@ -408,7 +408,7 @@ def cell_timeout(times: str | Path = TIMES) -> int:
     import json
     import math
 
-    path = Path(times) if Path(times).is_absolute() else Path(__file__).resolve().parents[2] / times
+    path = Path(times) if Path(times).is_absolute() else Path(__file__).resolve().parents[3] / times
     if not path.is_file():
         return 600
     longest = max(c["longest_cell_s"] for c in json.loads(path.read_text())["chapters"].values())

@@ -1,7 +1,7 @@
 """Write the term-planning page, ``book/term_plan.md``, from the notebooks.
 
-    python -m ganlib.term_plan            # rewrite book/term_plan.md
-    python -m ganlib.term_plan --check    # exit 1 if the committed page is stale
+    python -m ganlib.tools.term_plan            # rewrite book/term_plan.md
+    python -m ganlib.tools.term_plan --check    # exit 1 if the committed page is stale
 
 A suggested 10-week syllabus (which chapters and exercises, in what order), the
 points of every chapter as the nbgrader edition gives them (one per star; auto-
@@ -23,7 +23,7 @@ from .nbgrader_edition import points_for
 from .pages import page_command
 from .student import Exercise, parse_exercises
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PAGE = Path("book") / "term_plan.md"
 
 # The outline: (week, theme, notebook stems). Exercise lists and totals are computed.
@@ -80,7 +80,7 @@ def _label_problems(chapters: dict) -> list[str]:
 def render(notebooks_dir: str | Path = ROOT / "notebooks") -> str:
     chapters = _load(Path(notebooks_dir))
     out = ["# Planning a term", "",
-           "*Generated from the notebooks by `python -m ganlib.term_plan`; do not edit by hand.*", "",
+           "*Generated from the notebooks by `python -m ganlib.tools.term_plan`; do not edit by hand.*", "",
            "A suggested 10-week course built from the book, the points each chapter is worth in "
            "the nbgrader edition (one point per star of difficulty; see {doc}`instructors`), and the "
            "exercises that need a GPU run. Every chapter's quick profile runs in well under a minute on "
@@ -132,7 +132,7 @@ def render(notebooks_dir: str | Path = ROOT / "notebooks") -> str:
 
 
 def main(argv=None) -> int:
-    return page_command(__doc__, PAGE, render, "ganlib.term_plan", argv)
+    return page_command(__doc__, PAGE, render, "ganlib.tools.term_plan", argv)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Write the instructors' list of exercises, ``book/exercises.md``, from the notebooks.
 
-    python -m ganlib.exercises            # rewrite book/exercises.md
-    python -m ganlib.exercises --check    # exit 1 if the committed page is stale
+    python -m ganlib.tools.exercises            # rewrite book/exercises.md
+    python -m ganlib.tools.exercises --check    # exit 1 if the committed page is stale
 
 Each exercise's difficulty and time come from the first line of its body
 (``★★☆ · 15 min``); an exercise is auto-checked when a ``ganlib.checks.check_*``
@@ -17,12 +17,12 @@ from pathlib import Path
 from .pages import page_command
 from .student import Exercise, read_exercises
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PAGE = Path("book") / "exercises.md"
 
 HEADER = """# Exercises at a glance
 
-*Generated from the notebooks by `python -m ganlib.exercises`; do not edit by hand.*
+*Generated from the notebooks by `python -m ganlib.tools.exercises`; do not edit by hand.*
 
 Every exercise of the book, chapter by chapter, with its difficulty
 (★☆☆ a direct application, ★★☆ a derivation or a function to write, ★★★ an
@@ -65,7 +65,7 @@ def render(notebooks_dir: str | Path = ROOT / "notebooks") -> str:
 
 
 def main(argv=None) -> int:
-    return page_command(__doc__, PAGE, render, "ganlib.exercises", argv)
+    return page_command(__doc__, PAGE, render, "ganlib.tools.exercises", argv)
 
 
 if __name__ == "__main__":

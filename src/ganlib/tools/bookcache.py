@@ -7,7 +7,7 @@ Before ``make book``, this command puts those executed notebooks into
 jupyter-book's execution cache (``execute_notebooks: cache`` in
 ``_config.yml``), so the book build executes only what the tests did not:
 
-    python -m ganlib.bookcache --profile quick --executed _build/executed/quick
+    python -m ganlib.tools.bookcache --profile quick --executed _build/executed/quick
 
 A notebook enters the cache only when its stamp matches the current profile
 and ganlib, and jupyter-cache matches it to the chapter's current code cells;
@@ -24,9 +24,9 @@ import os
 import shutil
 from pathlib import Path
 
-from .profile import MAX_STEPS_ENV
+from ..profile import MAX_STEPS_ENV
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parents[1]  # all of ganlib
 STAMP_KEY = "ganlib_build"  # notebook metadata key holding the stamp
 DEFAULT_CACHE = Path("_build") / ".jupyter_cache"
 

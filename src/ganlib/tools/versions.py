@@ -1,9 +1,9 @@
 """The versions ganlib declares (pyproject.toml, read back from the installed
 package's metadata) against the versions installed here.
 
-    python -m ganlib.versions                  # a table; exit 1 if one is below its bound
-    python -m ganlib.versions --oldest         # exit 1 unless each dependency IS its lower bound
-    python -m ganlib.versions --oldest keras metrics  # the same for those extras' packages
+    python -m ganlib.tools.versions                  # a table; exit 1 if one is below its bound
+    python -m ganlib.tools.versions --oldest         # exit 1 unless each dependency IS its lower bound
+    python -m ganlib.tools.versions --oldest keras metrics  # the same for those extras' packages
 
 ``make oldest`` runs the ``--oldest`` forms in the venv built from
 requirements-oldest.txt and requirements-oldest-extras.txt, so those files cannot

@@ -1,9 +1,9 @@
 """Write the student edition of the chapter notebooks: the same notebooks with
 every solution removed.
 
-    python -m ganlib.student notebooks/ --out student/
+    python -m ganlib.tools.student notebooks/ --out student/
 
-The edition is the Colab conversion (:mod:`ganlib.colab`: no MyST left, exercises as
+The edition is the Colab conversion (:mod:`ganlib.tools.colab`: no MyST left, exercises as
 numbered headings, an answer cell under every written exercise, the setup cell
 pinned to this release) with the solutions removed as below.
 
@@ -16,7 +16,7 @@ cleared too.
 
 :func:`parse_exercises` reads the same markup into one record per exercise
 (label, title, difficulty, time, stub, solution and check cells); the exercise
-list for instructors (``python -m ganlib.exercises``) and other editions are
+list for instructors (``python -m ganlib.tools.exercises``) and other editions are
 built from it.
 """
 from __future__ import annotations
@@ -145,7 +145,7 @@ def read_exercises(path: str | Path) -> list[Exercise]:
 
 def write_student_edition(src_dir: str | Path, out_dir: str | Path) -> list[Path]:
     """The student edition of every notebook under ``src_dir``, written to ``out_dir``
-    (:func:`ganlib.colab.write_edition` with ``edition="student"``); returns the files written."""
+    (:func:`ganlib.tools.colab.write_edition` with ``edition="student"``); returns the files written."""
     from .colab import write_edition  # the colab module builds on this one's parser
 
     return write_edition(src_dir, out_dir, edition="student")

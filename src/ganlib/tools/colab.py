@@ -1,7 +1,7 @@
 """Write the Colab and student editions of the chapter notebooks: plain Jupyter Markdown, no MyST.
 
-    python -m ganlib.colab notebooks --out colab              # solutions folded
-    python -m ganlib.colab notebooks --out student --edition student   # solutions removed
+    python -m ganlib.tools.colab notebooks --out colab              # solutions folded
+    python -m ganlib.tools.colab notebooks --out student --edition student   # solutions removed
 
 Jupyter and Colab render none of the book's MyST. One conversion, shared with the
 student and nbgrader editions (:func:`convert_markdown`, :func:`exercise_markdown`):
@@ -32,10 +32,10 @@ from pathlib import Path
 
 import nbformat
 
-from . import __version__
+from .. import __version__
 from .student import EXERCISE, SOLUTION, SOLUTION_END, SOLUTION_START, STUDENT_REMOVE, Exercise, parse_exercises
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 REPOSITORY = "https://github.com/gan-course/gan-course"
 # The book's macros (`_config.yml`, sphinx: config: mathjax3_config), used when the config is not at hand.
 MACROS = {"E": r"\mathbb{E}", "R": r"\mathbb{R}", "JSD": r"\operatorname{JSD}", "KL": r"\operatorname{KL}"}
