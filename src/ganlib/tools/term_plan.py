@@ -83,8 +83,9 @@ def render(notebooks_dir: str | Path = ROOT / "notebooks") -> str:
            "*Generated from the notebooks by `python -m ganlib.tools.term_plan`; do not edit by hand.*", "",
            "A suggested 10-week course built from the book, the points each chapter is worth in "
            "the nbgrader edition (one point per star of difficulty; see {doc}`instructors`), and the "
-           "exercises that need a GPU run. Every chapter's quick profile runs in well under a minute on "
-           "a CPU; the exercises flagged *GPU* ask for a full-profile run (Colab's free GPU is enough).", "",
+           "exercises that need a GPU run. Every chapter's quick profile runs in a minute or two at most "
+           "on a laptop CPU; the exercises flagged *GPU* ask for a full-profile run, made for a GPU (the "
+           "CPU times are on the instructors page; no GPU time has been measured yet).", "",
            "## A 10-week syllabus", "",
            "Each week: read and run the chapter(s), then hand in the exercises listed (all of them, or "
            "the auto-checked ones and two written ones). Keras companions are optional reading for a "
