@@ -70,6 +70,7 @@ def run_fingerprint(run: "TrainingRun") -> dict:
         "d_loss": name(run.d_loss), "g_loss": name(run.g_loss),
         "penalty": None if run.penalty is None else name(run.penalty),
         "g_extra_loss": None if run.g_extra_loss is None else name(run.g_extra_loss),
+        **({} if run.d_extra_loss is None else {"d_extra_loss": name(run.d_extra_loss)}),
         "n_critic": run.n_critic, "batches per epoch": run.steps_per_epoch,
         "batch size": getattr(run.data, "batch_size", None), "latents": repr(run.sampler),
         "scores": run.history.scores,

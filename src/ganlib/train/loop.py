@@ -34,6 +34,7 @@ class TrainingRun:
     g_loss: object
     penalty: object
     g_extra_loss: object
+    d_extra_loss: object
     n_critic: int
     sampler: object
     data: object
@@ -176,7 +177,7 @@ def check_training_inputs(generator, discriminator, data, sampler, device) -> No
 def train_gan(generator: torch.nn.Module, discriminator: torch.nn.Module, data, *,
               epochs: int, d_loss=d_loss_minimax, g_loss=g_loss_nonsaturating,
               opt_g: torch.optim.Optimizer | None = None, opt_d: torch.optim.Optimizer | None = None,
-              n_critic: int = 1, penalty=None, g_extra_loss=None, latents=None, callbacks=(),
+              n_critic: int = 1, penalty=None, g_extra_loss=None, d_extra_loss=None, latents=None, callbacks=(),
               checkpoint: str | os.PathLike | None = None, scores: str = "probability",
               device=None, precision: MixedPrecision | None = None, progress: bool = True,
               desc: str = "training") -> History:
@@ -191,6 +192,8 @@ def train_gan(generator: torch.nn.Module, discriminator: torch.nn.Module, data, 
     penalty:     ``penalty(critic_fn, real, fake) -> loss`` added to D's loss (gradient penalties).
     g_extra_loss: ``g_extra_loss(fake, real, latents) -> loss`` added to G's loss (pix2pix's L1
                  to the target image, InfoGAN's mutual-information term).
+    d_extra_loss: ``d_extra_loss(fake, real, latents) -> loss`` added to D's loss, the fakes
+                 detached (InfoGAN's term again: its Q head is a part of D).
     latents:     how G's inputs are drawn (default from the generator's attributes:
                  :class:`NoiseSampler`, or :class:`LabelledNoise` for ``conditional = True``).
     callbacks:   :class:`Callback` objects; a :class:`Snapshots` is added unless one is given.
@@ -230,6 +233,7 @@ def train_gan(generator: torch.nn.Module, discriminator: torch.nn.Module, data, 
 
     run = TrainingRun(generator=generator, discriminator=discriminator, opt_g=opt_g, opt_d=opt_d,
                       d_loss=d_loss, g_loss=g_loss, penalty=penalty, g_extra_loss=g_extra_loss,
+                      d_extra_loss=d_extra_loss,
                       n_critic=n_critic, sampler=sampler, data=data, epochs=epochs, device=dev,
                       history=History(scores=scores, steps_per_epoch=steps_per_epoch), callbacks=callbacks,
                       steps_per_epoch=steps_per_epoch, precision=precision)
@@ -262,8 +266,9 @@ def train_epoch(run: TrainingRun, recorder: "_Recorder", bar) -> None:
         with torch.set_grad_enabled(g_due), run.precision.autocast():
             fake = G(*inputs.g_inputs)
 
+        d_extra = None if run.d_extra_loss is None else _bind_extra(run.d_extra_loss, real, inputs)
         loss_d, real_out, fake_out = d_step(D, run.opt_d, run.d_loss, real, fake, inputs.d_inputs,
-                                            run.penalty, run.precision)
+                                            run.penalty, run.precision, d_extra)
         run.call("on_d_step_end")
         if g_due:
             extra = None if run.g_extra_loss is None else _bind_extra(run.g_extra_loss, real, inputs)
@@ -278,9 +283,9 @@ def train_epoch(run: TrainingRun, recorder: "_Recorder", bar) -> None:
             return  # mid-epoch (a step cap): no checkpoint is written for a partial epoch
 
 
-def _bind_extra(g_extra_loss, real, latents):
-    """``g_extra_loss`` as a function of the fakes alone, for this batch."""
-    return lambda fake: g_extra_loss(fake, real, latents)
+def _bind_extra(extra_loss, real, latents):
+    """An extra loss term as a function of the fakes alone, for this batch."""
+    return lambda fake: extra_loss(fake, real, latents)
 
 
 class _Recorder:

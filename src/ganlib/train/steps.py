@@ -110,16 +110,21 @@ def _scalar(loss, name: str) -> torch.Tensor:
 
 
 def d_step(discriminator, opt_d, d_loss, real, fake, d_inputs=(), penalty=None,
-           precision: MixedPrecision = FULL_PRECISION):
+           precision: MixedPrecision = FULL_PRECISION, extra_loss=None):
     """Update D once: raise its scores on real images, lower them on generated ones.
 
     Returns (loss, D's outputs on the real batch, D's outputs on the fakes), detached.
+    ``extra_loss(fake)``, when given, is added to D's loss (InfoGAN's information term,
+    whose Q head is a part of D).
     """
     fake = fake.detach()  # this step must not change G
     with precision.autocast():
         real_out = discriminator(real, *d_inputs).float()
         fake_out = discriminator(fake, *d_inputs).float()
+        extra = None if extra_loss is None else _scalar(extra_loss(fake).float(), "d_extra_loss")
     loss = _scalar(d_loss(real_out, fake_out), "d_loss")
+    if extra is not None:
+        loss = loss + extra
     if penalty is not None:  # a gradient penalty sees D with its extra inputs bound
         loss = loss + penalty(lambda x: discriminator(x, *d_inputs).float(), real.float(), fake.float())
     precision.backward_and_step(loss, opt_d, "D")
