@@ -1,0 +1,277 @@
+"""Recorded full-size experiments: what a chapter's comparison shows when it runs at full size.
+
+Some comparisons (an ablation, four losses on MNIST, WGAN against WGAN-GP) take minutes
+to hours at the size where their outcome shows; the quick profile, which builds the
+published book, trains them for seconds. Such an experiment is a few cells of its
+chapter, tagged ``record:<name>`` in the notebook. They end with
+:func:`record_experiment`, which gathers what each arm of the comparison produced
+(numbers, sample images or 2-D points, curves) into a :class:`Record`.
+
+- In any run, :func:`record_experiment` returns this run's record.
+- ``python -m ganlib.tools.record <notebook> <name>`` executes the setup cell and the
+  tagged cells, unchanged, in the full profile, and ships the result here as
+  ``<name>.json`` (numbers, curves, what ran, where, how long, the SHA-256 of the cells'
+  code) and ``<name>.npz`` (images and points).
+- :func:`shown` gives what the page should show: this run's record in the full profile,
+  the recorded one in the quick profile. A test fails when a tagged cell changes and
+  its record was not made again.
+"""
+from __future__ import annotations
+
+import datetime
+import hashlib
+import io
+import json
+import os
+import platform
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+RECORDS_DIR = Path(__file__).resolve().parent
+RECORD_TO_ENV = "GANLIB_RECORD_TO"   # set by ``python -m ganlib.tools.record``: where to save
+TAG_PREFIX = "record:"
+MAX_BYTES = 2**20                     # one record, JSON and arrays together
+
+
+@dataclass
+class Record:
+    """One experiment's outcome. ``arms[arm]`` holds ``numbers`` (name -> value), ``curves``
+    (name -> [xs, ys]) and optionally ``images`` (uint8 (N, 28, 28)) and ``points`` (N, 2).
+    ``facts`` says what ran: notebook, profile, hardware, minutes, date, how to reproduce."""
+
+    name: str
+    arms: dict
+    facts: dict = field(default_factory=dict)
+
+    @property
+    def recorded(self) -> bool:
+        return "recorded" in self.facts
+
+    def numbers(self, key: str) -> dict:
+        """``{arm: arms[arm]["numbers"][key]}``, for a table or an assert over the arms."""
+        return {arm: values["numbers"][key] for arm, values in self.arms.items()}
+
+    @property
+    def caption(self) -> str:
+        """What these results are, for a figure's title."""
+        f = self.facts
+        if not self.recorded:
+            return f"this page's run ({f.get('profile', '?')} profile)"
+        minutes = f.get("minutes")
+        took = f", {minutes:.0f} min" if isinstance(minutes, (int, float)) else ""
+        return (f"recorded full-size run ({f['hardware']}{took}, {f['recorded']}; "
+                f"python -m ganlib.tools.record {f['notebook']} {self.name})")
+
+    def table(self, keys=None, formats: dict | None = None) -> str:
+        """The arms' numbers as a Markdown table (one row per arm)."""
+        keys = list(keys or next(iter(self.arms.values()))["numbers"])
+        formats = formats or {}
+        rows = ["| | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
+        for arm, values in self.arms.items():
+            cells = [format(values["numbers"][k], formats.get(k, "")) if not isinstance(values["numbers"][k], str)
+                     else values["numbers"][k] for k in keys]
+            rows.append(f"| {arm} | " + " | ".join(cells) + " |")
+        return "\n".join(rows)
+
+    # --- saving and loading ---------------------------------------------------------------
+    def _arrays(self) -> dict:
+        out = {}
+        for arm, values in self.arms.items():
+            for kind in ("images", "points"):
+                if values.get(kind) is not None:
+                    out[f"{arm}/{kind}"] = np.asarray(values[kind])
+        return out
+
+    def save(self, folder: str | os.PathLike) -> Path:
+        """Write ``<name>.json`` and ``<name>.npz`` (atomically) into ``folder``; return the JSON."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, **self._arrays())
+        arrays = buffer.getvalue()
+        meta = {"name": self.name, "facts": self.facts, "arrays_sha256": hashlib.sha256(arrays).hexdigest(),
+                "arms": {arm: {k: v for k, v in values.items() if k not in ("images", "points")}
+                         for arm, values in self.arms.items()}}
+        text = json.dumps(meta, indent=1, sort_keys=False) + "\n"
+        if len(arrays) + len(text) > MAX_BYTES:
+            raise ValueError(f"record {self.name!r} takes {(len(arrays) + len(text)) / 2**20:.2f} MB; a record "
+                             f"may take at most {MAX_BYTES / 2**20:.0f} MB: keep fewer images or curve points")
+        for suffix, data in ((".npz", arrays), (".json", text.encode())):
+            tmp = folder / f".{self.name}{suffix}.tmp"
+            tmp.write_bytes(data)
+            os.replace(tmp, folder / f"{self.name}{suffix}")
+        return folder / f"{self.name}.json"
+
+
+def _as_uint8_images(images) -> np.ndarray:
+    x = torch.as_tensor(images).detach().float().cpu()
+    if x.dim() == 4 and x.shape[1] == 1:
+        x = x[:, 0]
+    if x.dim() != 3:
+        raise ValueError(f"images must be (N, 1, H, W) or (N, H, W) in [-1, 1], got {tuple(x.shape)}")
+    return ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).numpy()
+
+
+def _plain(value):
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().tolist()
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, (np.floating, np.integer)):
+        value = value.item()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, float):
+        return round(value, 6)
+    return value
+
+
+def record_experiment(name: str, arms: dict, **notes) -> Record:
+    """Gather an experiment's outcome. ``arms[arm]`` is a dict with ``numbers`` (name -> number
+    or text) and any of ``curves`` (name -> (xs, ys)), ``images`` (samples in [-1, 1]) and
+    ``points`` ((N, 2) samples). ``notes``: what else the record should say (settings).
+    In a recording run (``python -m ganlib.tools.record``) the record is also saved."""
+    from ..profile import run_profile
+
+    if not arms:
+        raise ValueError("an experiment needs at least one arm")
+    clean = {}
+    for arm, values in arms.items():
+        unknown = set(values) - {"numbers", "curves", "images", "points"}
+        if unknown or "numbers" not in values:
+            raise ValueError(f"arm {arm!r}: give 'numbers' and any of 'curves', 'images', 'points' "
+                             f"(got {sorted(values)})")
+        clean[arm] = {"numbers": {k: _plain(v) for k, v in values["numbers"].items()},
+                      "curves": {k: [_plain(xs), _plain(ys)] for k, (xs, ys) in values.get("curves", {}).items()}}
+        if values.get("images") is not None:
+            clean[arm]["images"] = _as_uint8_images(values["images"])
+        if values.get("points") is not None:
+            clean[arm]["points"] = torch.as_tensor(values["points"]).detach().float().cpu().numpy()
+    record = Record(name, clean, {"profile": run_profile().name, **{k: _plain(v) for k, v in notes.items()}})
+    target = os.environ.get(RECORD_TO_ENV)
+    if target:
+        record.facts["hardware"] = hardware()
+        record.save(target)
+    return record
+
+
+def load(name: str, folder: str | os.PathLike = RECORDS_DIR) -> Record:
+    """The shipped record ``name``, its arrays checked against the SHA-256 in its JSON."""
+    folder = Path(folder)
+    path = folder / f"{name}.json"
+    if not path.exists():
+        have = sorted(p.stem for p in folder.glob("*.json"))
+        raise FileNotFoundError(f"no recorded experiment {name!r} in {folder} (there: {', '.join(have) or 'none'}); "
+                                f"make it with python -m ganlib.tools.record <notebook> {name}")
+    meta = json.loads(path.read_text())
+    arrays_path = folder / f"{name}.npz"
+    data = arrays_path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != meta["arrays_sha256"]:
+        raise ValueError(f"{arrays_path} does not match the SHA-256 in {path.name}: the file is damaged or "
+                         "from another recording; make the record again")
+    arms = meta["arms"]
+    with np.load(io.BytesIO(data)) as arrays:
+        for key in arrays.files:
+            arm, kind = key.rsplit("/", 1)
+            arms[arm][kind] = arrays[key]
+    return Record(meta["name"], arms, meta["facts"])
+
+
+def shown(this_run: Record, folder: str | os.PathLike = RECORDS_DIR) -> Record:
+    """What the page shows: this run's record in the full profile (it is the full-size
+    experiment), the shipped recording of the same experiment in the quick profile."""
+    if this_run.facts.get("profile") == "full":
+        return this_run
+    return load(this_run.name, folder)
+
+
+def hardware() -> str:
+    """The GPU's name, else the CPU model and thread count."""
+    if torch.cuda.is_available():
+        return torch.cuda.get_device_name(0)
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    n = torch.get_num_threads()
+                    return f"CPU: {line.split(':', 1)[1].strip()} ({n} thread{'' if n == 1 else 's'})"
+    except OSError:
+        pass
+    return f"CPU: {platform.processor() or platform.machine()}"
+
+
+def today() -> str:
+    return datetime.date.today().isoformat()
+
+
+# --- which cells make an experiment ------------------------------------------------------------
+
+def experiment_cells(notebook: dict, name: str) -> list[str]:
+    """The code an experiment runs: the notebook's setup cell (its first code cell), then every
+    code cell tagged ``record:<name>``, in order."""
+    code = [c for c in notebook["cells"] if c["cell_type"] == "code"]
+    tagged = [c for c in code if TAG_PREFIX + name in c.get("metadata", {}).get("tags", [])]
+    if not tagged:
+        raise ValueError(f"no cell of this notebook is tagged {TAG_PREFIX}{name}")
+    return ["".join(c["source"]) for c in [code[0], *[c for c in tagged if c is not code[0]]]]
+
+
+def cells_sha256(notebook: dict, name: str) -> str:
+    return hashlib.sha256("\n\n# ---- next cell ----\n\n".join(experiment_cells(notebook, name)).encode()).hexdigest()
+
+
+def tagged_experiments(notebook: dict) -> list[str]:
+    names = []
+    for cell in notebook["cells"]:
+        for tag in cell.get("metadata", {}).get("tags", []):
+            if tag.startswith(TAG_PREFIX) and tag[len(TAG_PREFIX):] not in names:
+                names.append(tag[len(TAG_PREFIX):])
+    return names
+
+
+# --- drawing ---------------------------------------------------------------------------------
+
+def show(record: Record, *, what: str = "images", title: str = "", nrow: int = 8, xlim=(-3, 3)):
+    """One panel per arm: its sample images (``what="images"``) or 2-D points (``"points"``,
+    drawn over the ring's centres), titled with the arm and the record's caption."""
+    import matplotlib.pyplot as plt
+
+    arms = [a for a, v in record.arms.items() if v.get(what) is not None]
+    if not arms:
+        raise ValueError(f"record {record.name!r} has no {what} to show")
+    width = 3.2 if what == "points" else 3.0
+    fig, axes = plt.subplots(1, len(arms), figsize=(width * len(arms), width + 0.6), squeeze=False)
+    for ax, arm in zip(axes[0], arms):
+        data = record.arms[arm][what]
+        if what == "images":
+            from ..plots import show_images
+            show_images(torch.as_tensor(np.asarray(data)).float().div(127.5).sub(1)[:, None][:nrow * nrow],
+                        nrow=nrow, ax=ax, title=arm)
+        else:
+            from ..data import ring_centers
+            ax.scatter(*ring_centers().numpy().T, s=40, marker="x", color="gray", label="modes")
+            ax.scatter(*np.asarray(data)[:1000].T, s=2, alpha=0.5)
+            ax.set(xlim=xlim, ylim=xlim, xticks=[], yticks=[], title=arm)
+            ax.set_aspect("equal")
+    fig.suptitle((title + "\n" if title else "") + record.caption, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_curves(record: Record, curve: str, *, xlabel: str, ylabel: str, title: str = "", ax=None):
+    """One line per arm for ``curve``."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.6))
+    for arm, values in record.arms.items():
+        if curve in values["curves"]:
+            xs, ys = values["curves"][curve]
+            ax.plot(xs, ys, label=arm, lw=2)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=(title + "\n" if title else "") + record.caption)
+    ax.title.set_fontsize(9)
+    ax.legend()
+    return ax

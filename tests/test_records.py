@@ -1,0 +1,115 @@
+"""Recorded full-size experiments (ganlib.records, python -m ganlib.tools.record): a record
+round-trips, refuses damage, and matches the code of the cells it was made from."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from ganlib import records
+from ganlib.tools import record as record_tool
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+def small_record(monkeypatch, tmp_path, profile="full"):
+    monkeypatch.setenv("GANLIB_PROFILE", profile)
+    monkeypatch.setenv(records.RECORD_TO_ENV, str(tmp_path))
+    arms = {"with": {"numbers": {"fid": np.float32(12.5), "covered": 10, "note": "ok"},
+                     "curves": {"fid": (torch.arange(3), [30.0, 20.0, 12.5])},
+                     "images": torch.linspace(-1, 1, 4 * 784).reshape(4, 1, 28, 28)},
+            "without": {"numbers": {"fid": 40.0, "covered": 7, "note": "worse"},
+                        "points": torch.randn(10, 2)}}
+    return records.record_experiment("toy-ablation", arms, epochs=3)
+
+
+def test_a_record_round_trips(monkeypatch, tmp_path):
+    made = small_record(monkeypatch, tmp_path)
+    loaded = records.load("toy-ablation", tmp_path)
+    assert loaded.numbers("fid") == {"with": 12.5, "without": 40.0} == made.numbers("fid")
+    assert loaded.arms["with"]["curves"]["fid"] == [[0, 1, 2], [30.0, 20.0, 12.5]]
+    images = loaded.arms["with"]["images"]
+    assert images.dtype == np.uint8 and images.shape == (4, 28, 28) and images.min() == 0 and images.max() == 255
+    assert loaded.arms["without"]["points"].shape == (10, 2)
+    assert loaded.facts["epochs"] == 3 and loaded.facts["profile"] == "full" and "hardware" in loaded.facts
+    assert "| with | 12.50 | 10 |" in loaded.table(["fid", "covered"], {"fid": ".2f"})
+
+
+def test_damaged_or_missing_records_are_refused(monkeypatch, tmp_path):
+    small_record(monkeypatch, tmp_path)
+    npz = tmp_path / "toy-ablation.npz"
+    data = bytearray(npz.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    npz.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="does not match the SHA-256"):
+        records.load("toy-ablation", tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"there: toy-ablation.*python -m ganlib.tools.record"):
+        records.load("other", tmp_path)
+
+
+def test_bad_arms_and_oversized_records_are_refused(monkeypatch, tmp_path):
+    monkeypatch.setenv(records.RECORD_TO_ENV, str(tmp_path))
+    with pytest.raises(ValueError, match="give 'numbers'"):
+        records.record_experiment("bad", {"a": {"images": torch.zeros(1, 1, 28, 28)}})
+    with pytest.raises(ValueError, match="at least one arm"):
+        records.record_experiment("bad", {})
+    noise = torch.rand(3000, 1, 28, 28) * 2 - 1   # incompressible: about 2.3 MB
+    with pytest.raises(ValueError, match="at most 1 MB"):
+        records.record_experiment("big", {"a": {"numbers": {}, "images": noise}})
+    assert not (tmp_path / "big.json").exists()
+
+
+def test_the_quick_profile_shows_the_recording_and_the_full_profile_its_own_run(monkeypatch, tmp_path):
+    recorded = small_record(monkeypatch, tmp_path)            # the "shipped" recording
+    recorded.facts.update(recorded="2026-12-03", notebook="nb", minutes=12.0)
+    recorded.save(tmp_path)
+    monkeypatch.delenv(records.RECORD_TO_ENV)
+    quick = small_record(monkeypatch, tmp_path / "unused", profile="quick")
+    monkeypatch.delenv(records.RECORD_TO_ENV)
+    shown = records.shown(quick, tmp_path)
+    assert shown.recorded and "recorded full-size run" in shown.caption and "12 min" in shown.caption
+    monkeypatch.setenv("GANLIB_PROFILE", "full")
+    full = records.record_experiment("toy-ablation", {"a": {"numbers": {"fid": 1.0}}})
+    assert records.shown(full, tmp_path) is full and "this page's run" in full.caption
+
+
+def test_the_record_command_runs_the_tagged_cells_and_fingerprints_them(tmp_path):
+    setup = "import ganlib\nPROFILE = ganlib.run_profile()"
+    experiment = ("from ganlib.records import record_experiment\n"
+                  "n = PROFILE.pick(quick=1, full=5)\n"
+                  "record_experiment('tiny', {'arm': {'numbers': {'n': n}}})")
+    cells = [{"cell_type": "markdown", "metadata": {}, "source": "# A chapter"},
+             {"cell_type": "code", "metadata": {}, "source": setup, "outputs": [], "execution_count": None},
+             {"cell_type": "code", "metadata": {}, "source": "raise RuntimeError('not part of it')",
+              "outputs": [], "execution_count": None},
+             {"cell_type": "code", "metadata": {"tags": ["record:tiny"]}, "source": experiment,
+              "outputs": [], "execution_count": None}]
+    nb = {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    (tmp_path / "nb").mkdir()
+    (tmp_path / "nb" / "99_toy.ipynb").write_text(json.dumps(nb))
+    written = record_tool.record("99_toy", "tiny", threads=1, out=tmp_path / "out", folder=tmp_path / "nb")
+    made = records.load("tiny", written.parent)
+    assert made.numbers("n") == {"arm": 5}                 # ran in the full profile
+    assert made.facts["cells_sha256"] == records.cells_sha256(nb, "tiny")
+    assert made.facts["reproduce"] == "python -m ganlib.tools.record 99_toy tiny"
+    nb["cells"][3]["source"] += "\n# changed"
+    assert records.cells_sha256(nb, "tiny") != made.facts["cells_sha256"]
+
+
+def test_every_tagged_experiment_has_a_current_record_and_every_record_a_chapter():
+    tagged = record_tool.all_experiments(NOTEBOOKS)
+    shipped = sorted(p.stem for p in records.RECORDS_DIR.glob("*.json"))
+    assert sorted(tagged) == shipped, "make the missing records with python -m ganlib.tools.record"
+    total = 0
+    for name, stem in tagged.items():
+        nb = json.loads((NOTEBOOKS / f"{stem}.ipynb").read_text())
+        made = records.load(name)
+        assert made.facts["notebook"] == stem and made.facts["profile"] == "full"
+        assert made.facts["cells_sha256"] == records.cells_sha256(nb, name), (
+            f"the cells tagged record:{name} in {stem} changed since the record was made: run "
+            f"python -m ganlib.tools.record {stem} {name}")
+        size = sum((records.RECORDS_DIR / f"{name}{s}").stat().st_size for s in (".json", ".npz"))
+        assert size <= records.MAX_BYTES
+        total += size
+    assert total <= 10 * 2**20
