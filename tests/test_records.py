@@ -32,6 +32,7 @@ def test_a_record_round_trips(monkeypatch, tmp_path):
     images = loaded.arms["with"]["images"]
     assert images.dtype == np.uint8 and images.shape == (4, 28, 28) and images.min() == 0 and images.max() == 255
     assert loaded.arms["without"]["points"].shape == (10, 2)
+    assert torch.allclose(loaded.images("with"), torch.linspace(-1, 1, 4 * 784).reshape(4, 1, 28, 28), atol=1 / 127)
     assert loaded.facts["epochs"] == 3 and loaded.facts["profile"] == "full" and "hardware" in loaded.facts
     assert "| with | 12.50 | 10 |" in loaded.table(["fid", "covered"], {"fid": ".2f"})
 

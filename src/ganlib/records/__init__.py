@@ -50,6 +50,10 @@ class Record:
     def recorded(self) -> bool:
         return "recorded" in self.facts
 
+    def images(self, arm: str) -> torch.Tensor:
+        """``arm``'s sample images as floats (N, 1, H, W) in [-1, 1], as the plotting functions take them."""
+        return torch.as_tensor(np.asarray(self.arms[arm]["images"])).float().div(127.5).sub(1)[:, None]
+
     def numbers(self, key: str) -> dict:
         """``{arm: arms[arm]["numbers"][key]}``, for a table or an assert over the arms."""
         return {arm: values["numbers"][key] for arm, values in self.arms.items()}
@@ -248,8 +252,7 @@ def show(record: Record, *, what: str = "images", title: str = "", nrow: int = 8
         data = record.arms[arm][what]
         if what == "images":
             from ..plots import show_images
-            show_images(torch.as_tensor(np.asarray(data)).float().div(127.5).sub(1)[:, None][:nrow * nrow],
-                        nrow=nrow, ax=ax, title=arm)
+            show_images(record.images(arm)[:nrow * nrow], nrow=nrow, ax=ax, title=arm)
         else:
             from ..data import ring_centers
             ax.scatter(*ring_centers().numpy().T, s=40, marker="x", color="gray", label="modes")
