@@ -114,3 +114,10 @@ def test_every_tagged_experiment_has_a_current_record_and_every_record_a_chapter
         assert size <= records.MAX_BYTES
         total += size
     assert total <= 10 * 2**20
+
+
+def test_the_readme_table_of_recorded_experiments_is_current(tmp_path):
+    readme = Path(record_tool.README).read_text()
+    assert record_tool.BEGIN in readme and record_tool.END in readme
+    block = readme.split(record_tool.BEGIN, 1)[1].split(record_tool.END, 1)[0].strip()
+    assert block == record_tool.records_table(), "run python -m ganlib.tools.record --table"
