@@ -79,9 +79,9 @@ def plain_epoch(images_uint8, labels, device) -> float:
 
 def ganlib_epoch(data: ganlib.ImageData, device) -> float:
     batches = data.batches(64, with_labels=False, drop_last=False)
-    G, D = MLPGenerator(), MLPDiscriminator()
+    G, D = MLPGenerator().to(device), MLPDiscriminator().to(device)
     start = time.perf_counter()
-    ganlib.train_gan(G, D, batches, epochs=1, device=device, progress=False)
+    ganlib.train_gan(G, D, batches, epochs=1, progress=False)
     if device.type == "cuda":
         torch.cuda.synchronize()
     return len(data) / (time.perf_counter() - start)

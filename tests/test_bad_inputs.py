@@ -79,18 +79,17 @@ def test_a_tilde_in_the_checkpoint_path_means_home(tmp_path, monkeypatch):
     assert (tmp_path / "runs" / "run.pt").exists() and not (tmp_path / "~").exists()
 
 
-@pytest.mark.parametrize("change", ["penalty weight", "clip bound", "ema decay", "data"])
+@pytest.mark.parametrize("change", ["penalty weight", "clip bound", "ema decay", "data", "loss"])
 def test_resuming_with_other_settings_is_refused(change, tmp_path):
-    def run(epochs, weight=10.0, clip=0.01, decay=0.9, shift=0.0):
+    def run(epochs, weight=10.0, clip=0.01, decay=0.9, shift=0.0, loss=losses.WASSERSTEIN):
         G, D, data = toy(shift=shift)
-        return train_gan(G, D, data, epochs=epochs, d_loss=losses.d_loss_wasserstein,
-                         g_loss=losses.g_loss_wasserstein, scores="raw", penalty=losses.gp_penalty(weight),
+        return train_gan(G, D, data, epochs=epochs, loss=loss, penalty=losses.gp_penalty(weight),
                          callbacks=[AfterDStep(losses.clip_weights(clip)), EMA(decay)],
                          checkpoint=tmp_path / "run.pt", progress=False)
 
     run(1)
     other = {"penalty weight": {"weight": 1.0}, "clip bound": {"clip": 0.1}, "ema decay": {"decay": 0.5},
-             "data": {"shift": 0.5}}[change]
+             "data": {"shift": 0.5}, "loss": {"loss": losses.HINGE}}[change]
     with pytest.raises(ValueError, match="belongs to a different run"):
         run(2, **other)
     run(2)  # the same settings continue
@@ -117,7 +116,7 @@ def test_swapped_optimizers_are_refused():
     G, D, data = toy()
     opt_g, opt_d = torch.optim.Adam(G.parameters()), torch.optim.Adam(D.parameters())
     with pytest.raises(ValueError, match="swap opt_g and opt_d"):
-        train_gan(G, D, data, epochs=1, opt_g=opt_d, opt_d=opt_g, progress=False)
+        train_gan(G, D, data, epochs=1, optimizers=(opt_d, opt_g), progress=False)
 
 
 def test_images_in_zero_one_are_refused(digits):
@@ -159,10 +158,12 @@ def test_empty_data_says_so():
 def test_a_loss_that_is_not_one_number_is_named():
     G, D, data = toy()
     with pytest.raises(ValueError, match="d_loss must return one number"):
-        train_gan(G, D, data, epochs=1, d_loss=lambda real, fake: (fake - real), progress=False)
+        train_gan(G, D, data, epochs=1, progress=False,
+                  loss=losses.GANLoss(lambda real, fake: (fake - real), losses.g_loss_wasserstein, "raw"))
     G, D, data = toy()
     with pytest.raises(ValueError, match="g_loss must return one number"):
-        train_gan(G, D, data, epochs=1, g_loss=lambda fake: -fake, progress=False)
+        train_gan(G, D, data, epochs=1, progress=False,
+                  loss=losses.GANLoss(losses.d_loss_wasserstein, lambda fake: -fake, "raw"))
 
 
 def test_checkpoint_object_expands_the_home_folder():

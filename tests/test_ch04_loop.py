@@ -54,9 +54,9 @@ def test_page_loop_and_train_gan_give_the_same_weights(monkeypatch, lr_g, lr_d):
     torch.manual_seed(1)
     log = train_plain(G_a, D_a, batches, epochs=2, lr_g=lr_g, lr_d=lr_d, betas=betas)
     torch.manual_seed(1)
-    history = ganlib.train_gan(G_b, D_b, batches, epochs=2, d_loss=d_loss_minimax, g_loss=g_loss_nonsaturating,
-                               opt_g=torch.optim.Adam(G_b.parameters(), lr=lr_g, betas=betas),
-                               opt_d=torch.optim.Adam(D_b.parameters(), lr=lr_d, betas=betas),
+    history = ganlib.train_gan(G_b, D_b, batches, epochs=2, loss=ganlib.losses.NON_SATURATING,
+                               optimizers=(torch.optim.Adam(G_b.parameters(), lr=lr_g, betas=betas),
+                                           torch.optim.Adam(D_b.parameters(), lr=lr_d, betas=betas)),
                                progress=False)
 
     assert len(log["loss_D"]) == len(history) == 2 * len(batches)

@@ -71,7 +71,7 @@ def test_q_is_trained_in_g_step_and_d_body_never_by_the_info_term():
     before_d = {k: v.clone() for k, v in D.state_dict().items()}
     before_q = [p.detach().clone() for p in G.q.parameters()]
     # only the information term, through the loop's own G step (D frozen inside)
-    ganlib.train.g_step(D, kwargs["opt_g"], lambda out: out.sum() * 0, fake, (),
+    ganlib.train.g_step(D, kwargs["optimizers"][0], lambda out: out.sum() * 0, fake, (),
                         extra_loss=lambda f: extra(f, None, latents))
     assert all(torch.equal(before_d[k], v) for k, v in D.state_dict().items() if "running" not in k
                and "num_batches" not in k)

@@ -1,5 +1,6 @@
 """Tests of ganlib.losses: signs of the Wasserstein and hinge losses, the
 gradient penalty (value, interpolation weights, no NaN), R1 and weight clipping."""
+import dataclasses
 import math
 
 import pytest
@@ -172,7 +173,7 @@ def test_least_squares_values_and_targets():
 def test_least_squares_discriminator_converges_to_its_optimum():
     """A free score per point, trained by the D loss on a mixture, lands on (b p_data + a p_g)/(p_data + p_g)."""
     a, b = -1.0, 1.0
-    d_loss, _ = losses.least_squares_losses(a=a, b=b, c=0.0)
+    d_loss = losses.least_squares(a=a, b=b, c=0.0).d_loss
     scores = torch.zeros(3, requires_grad=True)            # D's output at three points
     p_data, p_g = torch.tensor([0.7, 0.2, 0.1]), torch.tensor([0.1, 0.3, 0.6])
     real_idx = torch.multinomial(p_data, 7000, replacement=True, generator=torch.Generator().manual_seed(0))
@@ -188,15 +189,57 @@ def test_least_squares_discriminator_converges_to_its_optimum():
 
 
 def test_least_squares_factory_names_and_errors():
-    d_loss, g_loss = losses.least_squares_losses(a=-1, b=1, c=0)
-    assert d_loss.__qualname__ == "d_loss_least_squares(a=-1, b=1)"
-    assert g_loss.__qualname__ == "g_loss_least_squares(c=0)"
+    loss = losses.least_squares(a=-1, b=1, c=0)
+    assert loss.name == "least squares (a=-1, b=1, c=0)" and loss.scores == "raw"
+    assert loss.d_loss.__qualname__ == "d_loss_least_squares(a=-1, b=1)"
+    assert loss.g_loss.__qualname__ == "g_loss_least_squares(c=0)"
     x = torch.tensor([0.5, -0.5])
-    assert d_loss(x, x).item() == pytest.approx(losses.d_loss_least_squares(x, x, a=-1, b=1).item())
+    assert loss.d_loss(x, x).item() == pytest.approx(losses.d_loss_least_squares(x, x, a=-1, b=1).item())
     with pytest.raises(ValueError, match="must differ"):
-        losses.least_squares_losses(a=1, b=1)
+        losses.least_squares(a=1, b=1)
     with pytest.raises(TypeError, match="must be a number"):
-        losses.least_squares_losses(a="0")
+        losses.least_squares(a="0")
+
+
+# --- a loss is one object: GANLoss ---------------------------------------------------------
+
+def test_the_book_objectives_pair_the_right_functions_and_scores():
+    assert (losses.MINIMAX.d_loss, losses.MINIMAX.g_loss, losses.MINIMAX.scores) == \
+        (losses.d_loss_minimax, losses.g_loss_saturating, "probability")
+    assert (losses.NON_SATURATING.d_loss, losses.NON_SATURATING.g_loss, losses.NON_SATURATING.scores) == \
+        (losses.d_loss_minimax, losses.g_loss_nonsaturating, "probability")
+    assert (losses.WASSERSTEIN.d_loss, losses.WASSERSTEIN.g_loss, losses.WASSERSTEIN.scores) == \
+        (losses.d_loss_wasserstein, losses.g_loss_wasserstein, "raw")
+    assert (losses.HINGE.d_loss, losses.HINGE.g_loss, losses.HINGE.scores) == \
+        (losses.d_loss_hinge, losses.g_loss_hinge, "raw")
+    assert losses.LEAST_SQUARES.scores == "raw" and "a=0, b=1, c=1" in losses.LEAST_SQUARES.name
+    for name, loss in losses.GAN_LOSSES.items():
+        assert losses.gan_loss(name) is loss and losses.gan_loss(loss) is loss
+        assert loss.name.startswith(name)
+    assert repr(losses.WASSERSTEIN) == ("GANLoss(d_loss=d_loss_wasserstein, g_loss=g_loss_wasserstein, "
+                                        "scores='raw', name='wasserstein')")
+
+
+def test_gan_loss_checks_its_fields():
+    with pytest.raises(ValueError, match="'probability'.*'raw'.*got 'logits'"):
+        losses.GANLoss(losses.d_loss_minimax, losses.g_loss_nonsaturating, scores="logits")
+    with pytest.raises(TypeError, match="g_loss must be a function"):
+        losses.GANLoss(losses.d_loss_minimax, "non-saturating", scores="probability")
+    with pytest.raises(TypeError):
+        losses.GANLoss(losses.d_loss_minimax, losses.g_loss_nonsaturating)  # scores is required
+    mine = losses.GANLoss(losses.d_loss_hinge, losses.g_loss_wasserstein, "raw")
+    assert mine.name == "d_loss_hinge / g_loss_wasserstein"   # named after its functions
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        mine.scores = "probability"
+
+
+def test_looking_up_an_unknown_loss_lists_the_names():
+    with pytest.raises(ValueError) as err:
+        losses.gan_loss("wgan")
+    message = str(err.value)
+    assert "'wgan'" in message and all(repr(name) in message for name in losses.GAN_LOSSES)
+    with pytest.raises(TypeError, match="both D's and G's losses"):
+        losses.gan_loss((losses.d_loss_minimax, losses.g_loss_nonsaturating))
 
 
 def test_categorical_info_loss_is_the_cross_entropy_and_bounds_the_information():

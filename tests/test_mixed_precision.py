@@ -40,8 +40,8 @@ def train_recipe(name, data, epochs, checkpoint=None, precision_of=MixedPrecisio
     ema = EMA(0.9)
     batches, extra = prepare(config, data)
     precision = precision_of()
-    history = train_gan(G, D, batches, epochs=epochs, callbacks=[ema], checkpoint=checkpoint,
-                        precision=precision, progress=False, **config.train_kwargs(G, D), **extra)
+    history = train_gan(G, D, batches, epochs=epochs, callbacks=[ema, precision], checkpoint=checkpoint,
+                        progress=False, **config.train_kwargs(G, D), **extra)
     return G, ema, history, precision
 
 
@@ -74,7 +74,7 @@ def test_autocast_really_runs_float16():
                 seen.append(run.generator(torch.randn(2, run.generator.latent_dim)).dtype)
 
     G, D, batches = toy_setup()
-    train_gan(G, D, batches, epochs=1, callbacks=[Dtype()], precision=MixedPrecision.emulated(), progress=False)
+    train_gan(G, D, batches, epochs=1, callbacks=[Dtype(), MixedPrecision.emulated()], progress=False)
     assert set(seen) == {torch.float16}
 
 
@@ -85,17 +85,15 @@ def toy_setup(n=256, batch_size=32):
         gdata.TensorBatches(points, batch_size=batch_size)
 
 
-LS_D, LS_G = losses.least_squares_losses(0.0, 1.0, 1.0)
 TOY_LOSSES = {  # every loss and penalty the book trains with
-    "minimax": dict(d_loss=losses.d_loss_minimax, g_loss=losses.g_loss_saturating),
-    "non-saturating": dict(d_loss=losses.d_loss_minimax, g_loss=losses.g_loss_nonsaturating),
-    "wasserstein + clipping": dict(d_loss=losses.d_loss_wasserstein, g_loss=losses.g_loss_wasserstein,
-                                   scores="raw", callbacks=[AfterDStep(losses.clip_weights(0.01))], n_critic=5),
-    "wgan-gp": dict(d_loss=losses.d_loss_wasserstein, g_loss=losses.g_loss_wasserstein, scores="raw",
-                    penalty=losses.gp_penalty(10.0), n_critic=5),
-    "hinge": dict(d_loss=losses.d_loss_hinge, g_loss=losses.g_loss_hinge, scores="raw"),
-    "least squares": dict(d_loss=LS_D, g_loss=LS_G, scores="raw"),
-    "r1": dict(d_loss=losses.d_loss_minimax, g_loss=losses.g_loss_nonsaturating, penalty=losses.r1_penalty(10.0)),
+    "minimax": dict(loss=losses.MINIMAX),
+    "non-saturating": dict(loss=losses.NON_SATURATING),
+    "wasserstein + clipping": dict(loss=losses.WASSERSTEIN, callbacks=[AfterDStep(losses.clip_weights(0.01))],
+                                   n_critic=5),
+    "wgan-gp": dict(loss=losses.WASSERSTEIN, penalty=losses.gp_penalty(10.0), n_critic=5),
+    "hinge": dict(loss=losses.HINGE),
+    "least squares": dict(loss=losses.least_squares(0.0, 1.0, 1.0)),
+    "r1": dict(loss=losses.NON_SATURATING, penalty=losses.r1_penalty(10.0)),
 }
 
 
@@ -105,10 +103,10 @@ def test_every_loss_and_penalty_trains_in_float16_and_resumes_exactly(loss, tmp_
         G, D, batches = toy_setup()
         ema = EMA(0.9)
         kwargs = dict(TOY_LOSSES[loss])
-        callbacks = kwargs.pop("callbacks", []) + [ema]
-        history = train_gan(G, D, batches, epochs=epochs, opt_g=adam(G.parameters(), 1e-3, (0.5, 0.9)),
-                            opt_d=adam(D.parameters(), 1e-3, (0.5, 0.9)), callbacks=callbacks,
-                            checkpoint=checkpoint, precision=MixedPrecision.emulated(), progress=False, **kwargs)
+        callbacks = kwargs.pop("callbacks", []) + [ema, MixedPrecision.emulated()]
+        history = train_gan(G, D, batches, epochs=epochs, optimizers=(adam(G.parameters(), 1e-3, (0.5, 0.9)),
+                                                                      adam(D.parameters(), 1e-3, (0.5, 0.9))),
+                            callbacks=callbacks, checkpoint=checkpoint, progress=False, **kwargs)
         return G, ema, history
 
     G_whole, ema_whole, whole = run(2)
@@ -177,11 +175,11 @@ def test_a_training_step_reads_nothing_back_from_the_device(name, mnist, monkeyp
     config = dataclasses.replace(module.CONFIG, batch_size=4)
     G, D = config.networks()
     kwargs = config.train_kwargs(G, D)
-    kwargs["opt_g"] = adam(G.parameters(), config.lr_g, config.betas, fused=True)  # as on a GPU
-    kwargs["opt_d"] = adam(D.parameters(), config.lr_d, config.betas, fused=True)
+    kwargs["optimizers"] = (adam(G.parameters(), config.lr_g, config.betas, fused=True),  # as on a GPU
+                            adam(D.parameters(), config.lr_d, config.betas, fused=True))
     counter = HostReads(monkeypatch)
     batches = mnist.batches(4, with_labels=True)  # 16 steps
-    train_gan(G, D, batches, epochs=1, callbacks=[EMA(0.9), counter], precision=MixedPrecision.emulated(),
+    train_gan(G, D, batches, epochs=1, callbacks=[EMA(0.9), counter, MixedPrecision.emulated()],
               progress=False, **kwargs)
     assert counter.steps == 16
     assert counter.count <= 4, f"{counter.count} host reads in {counter.steps} steps"

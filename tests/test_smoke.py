@@ -28,8 +28,8 @@ def train_small_mlp_gan(checkpoint, epochs):
     G, D = MLPGenerator(latent_dim=16, hidden=[64]), MLPDiscriminator(hidden=[64])
     ema = EMA(0.9)
     history = train_gan(G, D, data.batches(64, with_labels=False), epochs=epochs,
-                        opt_g=torch.optim.Adam(G.parameters(), 2e-4, betas=(0.5, 0.999)),
-                        opt_d=torch.optim.Adam(D.parameters(), 2e-4, betas=(0.5, 0.999)),
+                        optimizers=(torch.optim.Adam(G.parameters(), 2e-4, betas=(0.5, 0.999)),
+                                    torch.optim.Adam(D.parameters(), 2e-4, betas=(0.5, 0.999))),
                         checkpoint=checkpoint, callbacks=[ema], progress=False)
     return G, ema, history
 

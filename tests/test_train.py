@@ -94,7 +94,8 @@ def test_generator_steps_every_n_critic_steps():
         calls.append(1)
         return losses.g_loss_nonsaturating(fake_out)
 
-    train_gan(G, D, batches, epochs=2, n_critic=3, g_loss=counting_g_loss, progress=False)
+    loss = losses.GANLoss(losses.d_loss_minimax, counting_g_loss, scores="probability")
+    train_gan(G, D, batches, epochs=2, n_critic=3, loss=loss, progress=False)
     assert len(calls) == math.ceil(2 * len(batches) / 3)  # steps 0, 3, 6, ... of 16
 
 
@@ -104,8 +105,8 @@ def test_train_gan_learns_a_1d_gaussian():
     G = ToyGenerator(latent_dim=1, out_dim=1, hidden=32, depth=2)
     D = ToyDiscriminator(in_dim=1, hidden=32, depth=2)
     train_gan(G, D, gdata.TensorBatches(target, batch_size=128), epochs=25, progress=False,
-              opt_g=torch.optim.Adam(G.parameters(), 1e-3, betas=(0.5, 0.999)),
-              opt_d=torch.optim.Adam(D.parameters(), 1e-3, betas=(0.5, 0.999)))
+              optimizers=(torch.optim.Adam(G.parameters(), 1e-3, betas=(0.5, 0.999)),
+                          torch.optim.Adam(D.parameters(), 1e-3, betas=(0.5, 0.999))))
     samples = ganlib.generate(G, torch.randn(4000, 1))
     assert abs(samples.mean().item() - 3.0) < 0.3
 
@@ -176,9 +177,10 @@ def test_ema_averages_the_generator_after_every_g_step():
 
 def test_after_d_step_clips_the_critic():
     G, D, batches = toy_setup()
-    train_gan(G, D, batches, epochs=1, d_loss=losses.d_loss_wasserstein, g_loss=losses.g_loss_wasserstein,
-              scores="raw", callbacks=[AfterDStep(losses.clip_weights(0.01))], progress=False)
+    history = train_gan(G, D, batches, epochs=1, loss=losses.WASSERSTEIN,
+                        callbacks=[AfterDStep(losses.clip_weights(0.01))], progress=False)
     assert max(p.abs().max().item() for p in D.parameters()) <= 0.01
+    assert history.scores == "raw"
 
 
 def test_nan_loss_raises_with_the_step_and_no_checkpoint_hint_without_one():
@@ -192,7 +194,8 @@ def test_nan_loss_raises_with_the_step_and_no_checkpoint_hint_without_one():
         return loss * float("nan") if calls[0] == 5 else loss
 
     with pytest.raises(FloatingPointError, match="step 5") as err:
-        train_gan(G, D, batches, epochs=1, d_loss=explodes_at_step_5, progress=False)
+        train_gan(G, D, batches, epochs=1, progress=False,
+                  loss=losses.GANLoss(explodes_at_step_5, losses.g_loss_nonsaturating, "probability"))
     assert "checkpoint" not in str(err.value)
 
 
@@ -230,7 +233,7 @@ def test_conditional_gan_trains_with_labels_through_the_same_loop():
 def run_toy(ckpt, epochs, n_critic, seed=0, callbacks=()):
     G, D, batches = toy_setup(seed=seed, n=448)  # 7 batches an epoch: n_critic 5 does not divide it
     ganlib.seed_everything(seed)
-    history = train_gan(G, D, batches, epochs=epochs, n_critic=n_critic, opt_g=adam(G), opt_d=adam(D),
+    history = train_gan(G, D, batches, epochs=epochs, n_critic=n_critic, optimizers=(adam(G), adam(D)),
                         checkpoint=ckpt, callbacks=list(callbacks), progress=False)
     return G, D, history
 
@@ -294,8 +297,8 @@ def test_nan_message_points_at_an_existing_checkpoint(tmp_path):
         return loss * float("nan") if calls[0] == len(batches) + 2 else loss
 
     with pytest.raises(FloatingPointError, match="run.pt"):
-        train_gan(G, D, batches, epochs=2, d_loss=explodes_in_epoch_2, checkpoint=tmp_path / "run.pt",
-                  progress=False)
+        train_gan(G, D, batches, epochs=2, checkpoint=tmp_path / "run.pt", progress=False,
+                  loss=losses.GANLoss(explodes_in_epoch_2, losses.g_loss_nonsaturating, "probability"))
 
 
 # --- inputs checked ------------------------------------------------------------------------
@@ -346,10 +349,99 @@ def test_a_checkpoint_holds_the_snapshot_taken_at_its_epoch_end(tmp_path):
 
 
 def test_train_gan_stays_short_enough_to_read():
-    """Chapter 4 reads the loop: train_gan fits on a screen and its epoch body is its own function."""
+    """Chapter 4 reads the loop: train_gan fits on a screen (signature, docstring and body), takes
+    at most 14 parameters, and its epoch body is its own function."""
     import inspect
 
     from ganlib.train import train_epoch
+    assert len(inspect.signature(train_gan).parameters) <= 14
+    assert len(inspect.getsource(train_gan).splitlines()) <= 80
     body = inspect.getsource(train_gan).split('"""', 2)[2]  # without the signature and docstring
     assert len([line for line in body.splitlines() if line.strip()]) <= 80
     assert len(inspect.getsource(train_epoch).splitlines()) <= 40
+
+
+# --- the loss is one object ------------------------------------------------------------------
+
+@pytest.mark.parametrize("loss, scores", [(losses.NON_SATURATING, "probability"), ("minimax", "probability"),
+                                          (losses.WASSERSTEIN, "raw"), ("hinge", "raw"),
+                                          (losses.least_squares(a=-1, b=1, c=0), "raw")])
+def test_the_loss_says_how_d_outputs_are_recorded(loss, scores):
+    G, D, batches = toy_setup(n=128)
+    history = train_gan(G, D, batches, epochs=1, loss=loss, progress=False)
+    assert history.scores == scores
+    if scores == "probability":
+        assert all(0 <= v <= 1 for v in history.records["D(x)"] + history.records["D(G(z))"])
+
+
+def test_a_critic_loss_records_raw_scores_not_probabilities():
+    """A Wasserstein critic's mean score, recorded as it is (a sigmoid would squash it into (0, 1))."""
+    G, D, batches = toy_setup(n=128)
+    with torch.no_grad():
+        D.net[-1].bias.fill_(5.0)  # scores near 5 at first: the first recorded D(x) is far above 1
+    history = train_gan(G, D, batches, epochs=1, loss="wasserstein", progress=False,
+                        optimizers=(torch.optim.SGD(G.parameters(), lr=0.0), torch.optim.SGD(D.parameters(), lr=0.0)))
+    assert history.scores == "raw" and history.records["D(x)"][0] > 1.5
+
+
+@pytest.mark.parametrize("old", ["d_loss", "g_loss", "scores", "desc", "device", "opt_g", "opt_d", "precision"])
+def test_the_old_keywords_are_gone_with_a_type_error(old):
+    G, D, batches = toy_setup(n=128)
+    with pytest.raises(TypeError, match=f"unexpected keyword argument '{old}'"):
+        train_gan(G, D, batches, epochs=1, progress=False, **{old: None})
+
+
+def test_a_loss_that_is_not_a_gan_loss_is_refused_with_the_names():
+    G, D, batches = toy_setup(n=128)
+    with pytest.raises(TypeError, match="NON_SATURATING"):
+        train_gan(G, D, batches, epochs=1, loss=losses.d_loss_wasserstein, progress=False)
+    with pytest.raises(ValueError, match="'non-saturating', 'wasserstein'"):
+        train_gan(G, D, batches, epochs=1, loss="wgan", progress=False)
+
+
+def test_the_fingerprint_records_the_loss_by_name_and_functions(tmp_path):
+    G, D, batches = toy_setup(n=128)
+    train_gan(G, D, batches, epochs=1, loss=losses.least_squares(a=-1, b=1, c=0), checkpoint=tmp_path / "r.pt",
+              progress=False)
+    fingerprint = read_checkpoint(tmp_path / "r.pt")["fingerprint"]
+    assert fingerprint["loss"] == "least squares (a=-1, b=1, c=0)" and fingerprint["scores"] == "raw"
+    assert fingerprint["d_loss"] == "d_loss_least_squares(a=-1, b=1)"
+    with pytest.raises(ValueError, match="c=1"):  # other targets: another run
+        train_gan(G, D, batches, epochs=2, loss=losses.LEAST_SQUARES, checkpoint=tmp_path / "r.pt", progress=False)
+
+
+# --- the other settings --------------------------------------------------------------------
+
+def test_training_runs_where_the_generator_is_and_d_must_be_there_too():
+    G, D, batches = toy_setup(n=128)
+    D.to("meta")
+    with pytest.raises(ValueError, match="generator is on cpu but the discriminator on meta"):
+        train_gan(G, D, batches, epochs=1, progress=False)
+
+
+def test_optimizers_come_as_one_pair():
+    G, D, batches = toy_setup(n=128)
+    with pytest.raises(TypeError, match=r"pair \(opt_g, opt_d\)"):
+        train_gan(G, D, batches, epochs=1, optimizers=adam(G), progress=False)
+    with pytest.raises(ValueError, match="swap"):
+        train_gan(G, D, batches, epochs=1, optimizers=(adam(D), adam(G)), progress=False)
+
+
+def test_progress_takes_a_label_and_mixed_precision_rides_with_the_callbacks(capsys):
+    from ganlib.train import MixedPrecision
+
+    G, D, batches = toy_setup(n=128)
+    precision = MixedPrecision(torch.device("cpu"), enabled=False)
+    seen = []
+
+    class Spy(Callback):
+        def on_train_begin(self, run):
+            seen.append(run.precision)
+
+    train_gan(G, D, batches, epochs=1, callbacks=[precision, Spy()], progress="ring GAN")
+    assert seen == [precision]
+    assert "ring GAN" in capsys.readouterr().err
+    with pytest.raises(TypeError, match="progress"):
+        train_gan(G, D, batches, epochs=1, progress=None)
+    with pytest.raises(ValueError, match="one MixedPrecision"):
+        train_gan(G, D, batches, epochs=1, callbacks=[precision, MixedPrecision.emulated()], progress=False)

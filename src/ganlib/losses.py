@@ -8,13 +8,83 @@ i.e. minimise its negative, :func:`d_loss_minimax`.
 Generator, minimax ("saturating"): minimise E[log(1 - D(G(z)))].
 Generator, non-saturating: minimise -E[log D(G(z))] (same fixed point, strong
 gradients early in training when D(G(z)) is near 0).
+
+A :class:`GANLoss` holds one objective whole: D's loss, G's loss and what D's
+outputs mean. :func:`ganlib.train_gan` takes one (``loss=losses.WASSERSTEIN``, or
+by name, ``loss="wasserstein"``); the book's objectives are :data:`MINIMAX`,
+:data:`NON_SATURATING`, :data:`WASSERSTEIN`, :data:`HINGE` and
+:func:`least_squares` ``(a, b, c)``.
 """
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
+
+SCORES = ("probability", "raw")  # what a GANLoss says D's outputs are
+
+
+def _name_of(fn) -> str:
+    return getattr(fn, "__qualname__", None) or repr(fn)
+
+
+@dataclass(frozen=True)
+class GANLoss:
+    """One GAN objective: the discriminator's loss, the generator's loss, and what D's outputs mean.
+
+    d_loss:  ``d_loss(real_out, fake_out) -> loss``, minimised by the discriminator/critic.
+    g_loss:  ``g_loss(fake_out) -> loss``, minimised by the generator.
+    scores:  "probability" (D's outputs are logits, read through a sigmoid: a training run
+             records D(x) as a probability) or "raw" (a critic's unbounded scores, recorded as
+             they are).
+    name:    how the objective is called (default: the two functions' names).
+
+    Keeping the three together means a Wasserstein critic cannot be trained with its
+    scores read as probabilities, nor a critic's loss paired with a logit loss by mistake.
+    """
+
+    d_loss: Callable
+    g_loss: Callable
+    scores: str
+    name: str = ""
+
+    def __post_init__(self):
+        for field_name in ("d_loss", "g_loss"):
+            if not callable(getattr(self, field_name)):
+                raise TypeError(f"GANLoss's {field_name} must be a function of D's outputs, got "
+                                f"{getattr(self, field_name)!r}")
+        if self.scores not in SCORES:
+            raise ValueError(f"GANLoss's scores must be 'probability' (D's outputs are logits, read through "
+                             f"a sigmoid) or 'raw' (a critic's scores), got {self.scores!r}")
+        if not isinstance(self.name, str):
+            raise TypeError(f"GANLoss's name must be a string, got {self.name!r}")
+        if not self.name:
+            object.__setattr__(self, "name", f"{_name_of(self.d_loss)} / {_name_of(self.g_loss)}")
+
+    def __repr__(self) -> str:
+        return (f"GANLoss(d_loss={_name_of(self.d_loss)}, g_loss={_name_of(self.g_loss)}, "
+                f"scores={self.scores!r}, name={self.name!r})")
+
+
+def lookup_loss(loss, table: dict, where: str) -> GANLoss:
+    """``loss`` itself when it is a :class:`GANLoss`, else the entry of ``table`` it names."""
+    if isinstance(loss, GANLoss):
+        other = {"ganlib.losses": "ganlib.keras.losses", "ganlib.keras.losses": "ganlib.losses"}.get(where)
+        if other is not None and getattr(loss.d_loss, "__module__", None) == other:
+            raise TypeError(f"{loss!r} computes with {other}, the other framework's functions: use "
+                            f"{where}'s GANLoss of that name (or pass the name, e.g. loss={loss.name!r})")
+        return loss
+    if isinstance(loss, str) and loss in table:
+        return table[loss]
+    names = ", ".join(repr(name) for name in table)
+    if isinstance(loss, str):
+        raise ValueError(f"no GAN loss is called {loss!r}: the names are {names} (or pass a {where}.GANLoss)")
+    raise TypeError(f"loss must be a {where}.GANLoss or one of the names {names}, got {loss!r}"
+                    + (": the loss holds both D's and G's losses, e.g. loss=losses.NON_SATURATING"
+                       if callable(loss) or isinstance(loss, tuple) else ""))
 
 
 def d_loss_minimax(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
@@ -179,11 +249,12 @@ def g_loss_least_squares(fake_scores: torch.Tensor, c: float = 1.0) -> torch.Ten
     return 0.5 * (fake_scores - c).pow(2).mean()
 
 
-def least_squares_losses(a: float = 0.0, b: float = 1.0, c: float = 1.0):
-    """(d_loss, g_loss) for :func:`ganlib.train_gan` with LSGAN targets a, b, c.
+def least_squares(a: float = 0.0, b: float = 1.0, c: float = 1.0) -> GANLoss:
+    """LSGAN's objective with targets a (fakes), b (reals) and c (what G wants), as a
+    :class:`GANLoss` on raw scores.
 
-    The functions' names carry the targets, so a checkpoint made with other
-    targets is refused on resume.
+    The name and the functions' names carry the targets, so a checkpoint made with
+    other targets is refused on resume.
     """
     for name, value in (("a", a), ("b", b), ("c", c)):
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value != value:
@@ -200,7 +271,26 @@ def least_squares_losses(a: float = 0.0, b: float = 1.0, c: float = 1.0):
 
     d_loss.__qualname__ = d_loss.__name__ = f"d_loss_least_squares(a={a:g}, b={b:g})"
     g_loss.__qualname__ = g_loss.__name__ = f"g_loss_least_squares(c={c:g})"
-    return d_loss, g_loss
+    return GANLoss(d_loss, g_loss, scores="raw", name=f"least squares (a={a:g}, b={b:g}, c={c:g})")
+
+
+# ---------------------------------------------------------------------------
+# The objectives the book trains with, and their names for ``train_gan(loss="...")``.
+# ---------------------------------------------------------------------------
+
+MINIMAX = GANLoss(d_loss_minimax, g_loss_saturating, scores="probability", name="minimax")
+NON_SATURATING = GANLoss(d_loss_minimax, g_loss_nonsaturating, scores="probability", name="non-saturating")
+WASSERSTEIN = GANLoss(d_loss_wasserstein, g_loss_wasserstein, scores="raw", name="wasserstein")
+HINGE = GANLoss(d_loss_hinge, g_loss_hinge, scores="raw", name="hinge")
+LEAST_SQUARES = least_squares()  # a = 0, b = c = 1
+
+GAN_LOSSES = {"minimax": MINIMAX, "non-saturating": NON_SATURATING, "wasserstein": WASSERSTEIN,
+              "hinge": HINGE, "least squares": LEAST_SQUARES}
+
+
+def gan_loss(loss: GANLoss | str) -> GANLoss:
+    """The :class:`GANLoss` called ``loss`` (a key of :data:`GAN_LOSSES`); a GANLoss is returned as it is."""
+    return lookup_loss(loss, GAN_LOSSES, "ganlib.losses")
 
 
 def categorical_info_loss(logits: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:

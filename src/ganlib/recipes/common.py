@@ -30,11 +30,6 @@ from ..pretrained import WEIGHTS_DIR, load_generator, save_generator
 from ..train import EMA, Callback, Checkpoint, PrintLog, Snapshots, TimeBudget, adam, read_checkpoint, train_gan
 from ..utils import device, seed_everything
 
-LOSSES = {  # name -> (d_loss, g_loss, what D's outputs are)
-    "non-saturating": (losses.d_loss_minimax, losses.g_loss_nonsaturating, "probability"),
-    "wasserstein": (losses.d_loss_wasserstein, losses.g_loss_wasserstein, "raw"),
-    "hinge": (losses.d_loss_hinge, losses.g_loss_hinge, "raw"),
-}
 N_RECORDED_SNAPSHOTS = 8
 MIN_SCORE_SAMPLES = 100  # the card's scores: IS splits the samples in 10, KID draws subsets of half
 
@@ -50,7 +45,7 @@ class TrainingConfig:
     discriminator_kwargs: dict
     epochs: int                    # the full profile's epochs
     batch_size: int = 64
-    loss: str = "non-saturating"   # a key of LOSSES
+    loss: str = "non-saturating"   # a key of ganlib.losses.GAN_LOSSES (or a GANLoss)
     gp_weight: float = 0.0         # gradient penalty (WGAN-GP) weight; 0: none
     n_critic: int = 1
     lr_g: float = 2e-4
@@ -62,8 +57,7 @@ class TrainingConfig:
     notes: dict = field(default_factory=dict)  # anything else the card should say
 
     def __post_init__(self):
-        if self.loss not in LOSSES:
-            raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {self.loss!r}")
+        losses.gan_loss(self.loss)  # a known name, or a clear error listing them
 
     def networks(self, device=None):
         """A fresh (generator, discriminator) pair, on ``device``."""
@@ -84,11 +78,9 @@ class TrainingConfig:
                 adam(discriminator.parameters(), lr=self.lr_d, betas=self.betas))
 
     def train_kwargs(self, generator, discriminator) -> dict:
-        """The keyword arguments of ``train_gan`` for this configuration (losses,
+        """The keyword arguments of ``train_gan`` for this configuration (the loss,
         optimizers, n_critic, penalty; add data, epochs and callbacks)."""
-        d_loss, g_loss, scores = LOSSES[self.loss]
-        opt_g, opt_d = self.optimizers(generator, discriminator)
-        return {"d_loss": d_loss, "g_loss": g_loss, "scores": scores, "opt_g": opt_g, "opt_d": opt_d,
+        return {"loss": losses.gan_loss(self.loss), "optimizers": self.optimizers(generator, discriminator),
                 "n_critic": self.n_critic,
                 "penalty": losses.gp_penalty(self.gp_weight) if self.gp_weight else None}
 
@@ -98,7 +90,8 @@ class TrainingConfig:
             "model": self.summary or f"{self.generator.__name__}({self.generator_kwargs})",
             "generator": f"{self.generator.__name__}(**{self.generator_kwargs})",
             "discriminator": f"{self.discriminator.__name__}(**{self.discriminator_kwargs}); not shipped",
-            "objective": self.loss + (f", gradient penalty weight {self.gp_weight:g}" if self.gp_weight else ""),
+            "objective": losses.gan_loss(self.loss).name
+                         + (f", gradient penalty weight {self.gp_weight:g}" if self.gp_weight else ""),
             "optimizer": f"Adam, lr G {self.lr_g:g}, lr D {self.lr_d:g}, betas {tuple(self.betas)}"
                          + "".join(f", {p}* at {f:g} x lr G" for p, f in self.g_lr_multipliers.items()),
             "n_critic": self.n_critic, "batch_size": self.batch_size,
@@ -234,7 +227,7 @@ def train(config: TrainingConfig, args, prepare=noise_batches) -> dict:
         callbacks.append(TimeBudget(args.minutes))
     batches, extra = prepare(config, data)
     history = train_gan(generator, discriminator, batches, epochs=args.max_epochs, callbacks=callbacks,
-                        progress=False, desc=config.name,
+                        progress=False,
                         **config.train_kwargs(generator, discriminator), **extra)
     # This call's time as the score log counts it (from the first step), so it never exceeds the total.
     seconds = (score_log.total_minutes() - score_log.minutes_before) * 60

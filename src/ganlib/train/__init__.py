@@ -16,7 +16,8 @@ Read it in the order chapter 4 teaches it:
    (:meth:`TrainingRun.state_dict`) and resumes it exactly or refuses clearly;
 5. :mod:`~ganlib.train.history`: :class:`History`, what a run records.
 
-Losses, optimizers, penalties and the way latent inputs are drawn come in as
+The loss (a :class:`~ganlib.losses.GANLoss`: D's loss, G's loss and what D's outputs
+mean), optimizers, penalties and the way latent inputs are drawn come in as
 arguments, so the same loop trains the minimax and non-saturating GANs, WGAN,
 WGAN-GP and conditional GANs; it knows no particular model.
 """

@@ -67,7 +67,7 @@ def run_fingerprint(run: "TrainingRun") -> dict:
     return {
         "generator": repr(run.generator), "discriminator": repr(run.discriminator),
         "opt_g": optimizer(run.opt_g), "opt_d": optimizer(run.opt_d),
-        "d_loss": name(run.d_loss), "g_loss": name(run.g_loss),
+        "loss": run.loss.name, "d_loss": name(run.loss.d_loss), "g_loss": name(run.loss.g_loss),
         "penalty": None if run.penalty is None else name(run.penalty),
         "g_extra_loss": None if run.g_extra_loss is None else name(run.g_extra_loss),
         **({} if run.d_extra_loss is None else {"d_extra_loss": name(run.d_extra_loss)}),

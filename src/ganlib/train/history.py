@@ -16,7 +16,8 @@ class History:
 
     ``records[key]`` is a list over steps for every key in ``RECORD_KEYS``.
     ``D(x)`` and ``D(G(z))`` are mean probabilities for classic GANs, or mean
-    raw critic scores when ``scores == "raw"`` (Wasserstein critics).
+    raw critic scores when ``scores == "raw"`` (Wasserstein critics): the
+    ``scores`` of the run's :class:`~ganlib.losses.GANLoss`.
     ``snapshots`` holds (step, images) generated from the same fixed latents.
     """
 

@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 from ..data import split_batch
 from ..inputs import values_already_checked
 from ..latent import latent_sampler
-from ..losses import d_loss_minimax, g_loss_nonsaturating
+from ..losses import NON_SATURATING, GANLoss, gan_loss
 from .callbacks import MaxSteps, Snapshots, StepTimes
 from .checkpoint import Checkpoint, callback_keys, rng_state, set_rng_state
 from .history import RECORD_KEYS, History
@@ -30,8 +30,7 @@ class TrainingRun:
     discriminator: torch.nn.Module
     opt_g: torch.optim.Optimizer
     opt_d: torch.optim.Optimizer
-    d_loss: object
-    g_loss: object
+    loss: GANLoss               # D's and G's losses, and what D's outputs mean
     penalty: object
     g_extra_loss: object
     d_extra_loss: object
@@ -174,20 +173,20 @@ def check_training_inputs(generator, discriminator, data, sampler, device) -> No
                          f"{tuple(real.shape[1:])}: make the generator's output match the data")
 
 
-def train_gan(generator: torch.nn.Module, discriminator: torch.nn.Module, data, *,
-              epochs: int, d_loss=d_loss_minimax, g_loss=g_loss_nonsaturating,
-              opt_g: torch.optim.Optimizer | None = None, opt_d: torch.optim.Optimizer | None = None,
-              n_critic: int = 1, penalty=None, g_extra_loss=None, d_extra_loss=None, latents=None, callbacks=(),
-              checkpoint: str | os.PathLike | None = None, scores: str = "probability",
-              device=None, precision: MixedPrecision | None = None, progress: bool = True,
-              desc: str = "training") -> History:
-    """Train a GAN by alternating discriminator and generator steps.
+def train_gan(generator: torch.nn.Module, discriminator: torch.nn.Module, data, *, epochs: int,
+              loss: GANLoss | str = NON_SATURATING, optimizers: tuple | None = None, n_critic: int = 1,
+              penalty=None, g_extra_loss=None, d_extra_loss=None, latents=None, callbacks=(),
+              checkpoint: str | os.PathLike | None = None, progress: bool | str = True) -> History:
+    """Train a GAN by alternating discriminator and generator steps, on the device that holds
+    the generator's parameters (move both networks there first).
 
     data:        iterable of batches (``images`` or ``(images, labels)``) with ``len()``,
                  e.g. ``ImageData.batches(64)`` or ``TensorBatches``.
-    d_loss:      ``d_loss(real_out, fake_out) -> loss`` for the discriminator/critic.
-    g_loss:      ``g_loss(fake_out) -> loss`` for the generator.
-    opt_g/opt_d: optimizers (default Adam, lr 2e-4, betas (0.5, 0.999)).
+    loss:        a :class:`~ganlib.losses.GANLoss`, or its name ("non-saturating", "minimax",
+                 "wasserstein", "hinge", "least squares"): D's loss ``d_loss(real_out, fake_out)``,
+                 G's loss ``g_loss(fake_out)``, and whether D's outputs are recorded as
+                 probabilities or as raw critic scores.
+    optimizers:  ``(opt_g, opt_d)`` (default Adam for both, lr 2e-4, betas (0.5, 0.999)).
     n_critic:    discriminator steps per generator step.
     penalty:     ``penalty(critic_fn, real, fake) -> loss`` added to D's loss (gradient penalties).
     g_extra_loss: ``g_extra_loss(fake, real, latents) -> loss`` added to G's loss (pix2pix's L1
@@ -196,50 +195,36 @@ def train_gan(generator: torch.nn.Module, discriminator: torch.nn.Module, data, 
                  detached (InfoGAN's term again: its Q head is a part of D).
     latents:     how G's inputs are drawn (default from the generator's attributes:
                  :class:`NoiseSampler`, or :class:`LabelledNoise` for ``conditional = True``).
-    callbacks:   :class:`Callback` objects; a :class:`Snapshots` is added unless one is given.
+    callbacks:   :class:`Callback` objects (a :class:`Snapshots` is added unless one is given),
+                 and at most one :class:`MixedPrecision`, how the steps compute (default: float16
+                 autocast with loss scaling on CUDA, float32 elsewhere; ``MixedPrecision.emulated()``
+                 runs the CUDA path on a CPU).
     checkpoint:  a file: shorthand for ``callbacks=[Checkpoint(path)]`` (saved every epoch,
                  resumed when it exists, so a disconnected Colab run continues exactly).
-    scores:      "probability" (record sigmoid of D's outputs) or "raw" (critic scores).
-    precision:   a :class:`MixedPrecision` (default: float16 autocast with loss scaling on
-                 CUDA, float32 elsewhere; ``MixedPrecision.emulated()`` runs the CUDA path on a CPU).
+    progress:    show a progress bar (True), none (False), or one labelled with this string.
     """
-    if not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be a whole number of at least 1, got {epochs!r}")
-    if not isinstance(n_critic, int) or n_critic < 1:
-        raise ValueError(f"n_critic must be a whole number of at least 1, got {n_critic!r}")
-    if scores not in ("probability", "raw"):
-        raise ValueError("scores must be 'probability' or 'raw'")
-    dev = torch.device(device) if device is not None else next(generator.parameters()).device
-    generator.to(dev).train()
-    discriminator.to(dev).train()
+    loss = gan_loss(loss)
+    dev = _training_device(generator, discriminator)
+    _check_settings(epochs, n_critic, progress)
+    generator.train()
+    discriminator.train()
     sampler = latents if latents is not None else latent_sampler(generator)
     check_training_inputs(generator, discriminator, data, sampler, dev)
     steps_per_epoch = len(data)
     if steps_per_epoch < 1:
         raise ValueError("the data gives no batch: use a smaller batch size or more data")
-    opt_g = opt_g or adam(generator.parameters(), lr=2e-4)
-    opt_d = opt_d or adam(discriminator.parameters(), lr=2e-4)
-    _check_optimizer(opt_g, "opt_g", generator, "generator", discriminator)
-    _check_optimizer(opt_d, "opt_d", discriminator, "discriminator", generator)
-    precision = precision if precision is not None else MixedPrecision(dev)
-
-    callbacks = list(callbacks)
-    if checkpoint is not None:
-        callbacks.append(Checkpoint(checkpoint))
-    if not any(isinstance(cb, Snapshots) for cb in callbacks):
-        callbacks.append(Snapshots())
-    callbacks += [cb for cb in (MaxSteps.from_env(), StepTimes.from_env()) if cb is not None]
-    callbacks.sort(key=lambda cb: getattr(cb, "order", 0))  # stable; a Checkpoint last
+    opt_g, opt_d = _optimizers(optimizers, generator, discriminator)
+    callbacks, precision = _with_standard_callbacks(callbacks, checkpoint, dev)
 
     run = TrainingRun(generator=generator, discriminator=discriminator, opt_g=opt_g, opt_d=opt_d,
-                      d_loss=d_loss, g_loss=g_loss, penalty=penalty, g_extra_loss=g_extra_loss,
-                      d_extra_loss=d_extra_loss,
+                      loss=loss, penalty=penalty, g_extra_loss=g_extra_loss, d_extra_loss=d_extra_loss,
                       n_critic=n_critic, sampler=sampler, data=data, epochs=epochs, device=dev,
-                      history=History(scores=scores, steps_per_epoch=steps_per_epoch), callbacks=callbacks,
-                      steps_per_epoch=steps_per_epoch, precision=precision)
+                      history=History(scores=loss.scores, steps_per_epoch=steps_per_epoch),
+                      callbacks=callbacks, steps_per_epoch=steps_per_epoch, precision=precision)
     run.call("on_train_begin")  # a Checkpoint, the last callback, restores the run here
     recorder = _Recorder(run, checkpoint=next((cb.path for cb in callbacks if isinstance(cb, Checkpoint)), None))
-    bar = tqdm(total=epochs * steps_per_epoch, initial=run.step, desc=desc, disable=not progress, unit="step")
+    bar = tqdm(total=epochs * steps_per_epoch, initial=run.step, unit="step", disable=progress is False,
+               desc=progress if isinstance(progress, str) else "training")
     with values_already_checked():  # check_training_inputs read the labels once; no reads per step
         while run.epoch < epochs and not run.stop:
             train_epoch(run, recorder, bar)
@@ -251,6 +236,58 @@ def train_gan(generator: torch.nn.Module, discriminator: torch.nn.Module, data, 
         print(f"Stopped early: {run.stop}.")
     run.call("on_train_end")
     return run.history
+
+
+def _check_settings(epochs, n_critic, progress) -> None:
+    if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
+        raise ValueError(f"epochs must be a whole number of at least 1, got {epochs!r}")
+    if not isinstance(n_critic, int) or isinstance(n_critic, bool) or n_critic < 1:
+        raise ValueError(f"n_critic must be a whole number of at least 1, got {n_critic!r}")
+    if not isinstance(progress, (bool, str)):
+        raise TypeError(f"progress must be True, False or a label for the progress bar, got {progress!r}")
+
+
+def _training_device(generator, discriminator) -> torch.device:
+    """The device of the generator's parameters, where D must be too."""
+    g_params = list(generator.parameters())
+    if not g_params:
+        raise ValueError(f"{type(generator).__name__} has no parameters: train_gan trains a generator's weights")
+    dev = g_params[0].device
+    elsewhere = sorted({str(p.device) for p in discriminator.parameters() if p.device != dev})
+    if elsewhere:
+        raise ValueError(f"the generator is on {dev} but the discriminator on {', '.join(elsewhere)}: "
+                         f"train_gan trains where the generator's parameters are, so move both networks "
+                         f"to one device first, e.g. G.to(device) and D.to(device)")
+    return dev
+
+
+def _optimizers(optimizers, generator, discriminator):
+    """(opt_g, opt_d): the given pair, checked, or Adam for both."""
+    if optimizers is None:
+        return adam(generator.parameters(), lr=2e-4), adam(discriminator.parameters(), lr=2e-4)
+    if not isinstance(optimizers, (tuple, list)) or len(optimizers) != 2:
+        raise TypeError(f"optimizers must be the pair (opt_g, opt_d), the generator's first, got {optimizers!r}")
+    opt_g, opt_d = optimizers
+    _check_optimizer(opt_g, "opt_g", generator, "generator", discriminator)
+    _check_optimizer(opt_d, "opt_d", discriminator, "discriminator", generator)
+    return opt_g, opt_d
+
+
+def _with_standard_callbacks(callbacks, checkpoint, device):
+    """The callbacks in the order they run (a Checkpoint last), with a Snapshots unless one is
+    given, and the run's :class:`MixedPrecision` (the one among them, else the device's default)."""
+    callbacks = list(callbacks)
+    precisions = [cb for cb in callbacks if isinstance(cb, MixedPrecision)]
+    if len(precisions) > 1:
+        raise ValueError(f"give at most one MixedPrecision among the callbacks, got {precisions}")
+    callbacks = [cb for cb in callbacks if not isinstance(cb, MixedPrecision)]
+    if checkpoint is not None:
+        callbacks.append(Checkpoint(checkpoint))
+    if not any(isinstance(cb, Snapshots) for cb in callbacks):
+        callbacks.append(Snapshots())
+    callbacks += [cb for cb in (MaxSteps.from_env(), StepTimes.from_env()) if cb is not None]
+    callbacks.sort(key=lambda cb: getattr(cb, "order", 0))  # stable; a Checkpoint last
+    return callbacks, (precisions[0] if precisions else MixedPrecision(device))
 
 
 def train_epoch(run: TrainingRun, recorder: "_Recorder", bar) -> None:
@@ -267,12 +304,12 @@ def train_epoch(run: TrainingRun, recorder: "_Recorder", bar) -> None:
             fake = G(*inputs.g_inputs)
 
         d_extra = None if run.d_extra_loss is None else _bind_extra(run.d_extra_loss, real, inputs)
-        loss_d, real_out, fake_out = d_step(D, run.opt_d, run.d_loss, real, fake, inputs.d_inputs,
+        loss_d, real_out, fake_out = d_step(D, run.opt_d, run.loss.d_loss, real, fake, inputs.d_inputs,
                                             run.penalty, run.precision, d_extra)
         run.call("on_d_step_end")
         if g_due:
             extra = None if run.g_extra_loss is None else _bind_extra(run.g_extra_loss, real, inputs)
-            run.last_loss_g = g_step(D, run.opt_g, run.g_loss, fake, inputs.d_inputs, run.precision, extra)
+            run.last_loss_g = g_step(D, run.opt_g, run.loss.g_loss, fake, inputs.d_inputs, run.precision, extra)
             run.call("on_g_step_end")
 
         run.step += 1
