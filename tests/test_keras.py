@@ -288,7 +288,8 @@ def test_wgangp_makes_n_critic_critic_updates_per_batch_with_the_penalty():
     keras.utils.set_random_seed(0)
     wgan = _compiled(WGANGP(gk.mlp_generator(hidden=(16,)), mlp_critic(hidden=(16,)), latent_dim=100,
                             n_critic=3, seed=0))
-    assert wgan.scores == "raw" and wgan.d_loss is gk.d_loss_wasserstein and wgan.g_loss is gk.g_loss_wasserstein
+    assert wgan.scores == "raw" and wgan.gan_loss is gk.WASSERSTEIN
+    assert wgan.gan_loss.d_loss is gk.d_loss_wasserstein and wgan.gan_loss.g_loss is gk.g_loss_wasserstein
     assert WGANGP.train_step is gk.GAN.train_step
     monitor = gk.GanMonitor(ganlib.fixed_noise(4, 100))
     fit = wgan.fit(gk.mnist_dataset(tiny_data(64), 32), epochs=1, verbose=0, callbacks=[monitor])
@@ -315,22 +316,40 @@ def test_a_conditional_wgangp_binds_the_labels_in_the_penalty():
     assert float(stats["penalty"]) > 0 and np.isfinite(float(stats["loss_D"]))
 
 
-def test_gan_compile_takes_train_gans_names_for_losses_and_penalty():
+def test_gan_compile_takes_train_gans_loss_object_and_penalty():
     gan = gk.GAN(gk.mlp_generator(hidden=(8,)), gk.mlp_discriminator(hidden=(8,)), latent_dim=100, seed=0)
-    _compiled(gan, d_loss=gk.d_loss_hinge, g_loss=gk.g_loss_hinge, penalty=gk.r1_penalty(1.0))
+    assert gan.scores is None  # not compiled yet: no loss says what D's outputs are
+    _compiled(gan)
+    assert gan.gan_loss is gk.NON_SATURATING and gan.scores == "probability"
+    _compiled(gan, loss=gk.HINGE, penalty=gk.r1_penalty(1.0))
+    assert gan.scores == "raw"
     stats = gan.train_step(tf.zeros((4, 28, 28, 1)) + 0.5)
     assert "penalty" in stats and float(stats["penalty"]) >= 0
-    for old in ("d_loss_fn", "g_loss_fn"):
-        with pytest.raises(TypeError, match=old.replace("_fn", "")):
+    assert _compiled(gan, loss="wasserstein").gan_loss is gk.WASSERSTEIN   # by name, as train_gan
+    for old in ("d_loss", "g_loss", "d_loss_fn", "g_loss_fn", "scores"):
+        with pytest.raises(TypeError, match=f"takes loss=.*not {old}="):
             _compiled(gan, **{old: gk.d_loss_minimax})
+    with pytest.raises(ValueError, match="'minimax', 'non-saturating', 'wasserstein', 'hinge'"):
+        _compiled(gan, loss="binary_crossentropy")
+    with pytest.raises(TypeError, match="other framework"):
+        _compiled(gan, loss=ganlib.losses.WASSERSTEIN)   # the PyTorch functions
     with pytest.raises(TypeError, match="penalty"):
         _compiled(gan, penalty=10.0)
 
 
+def test_the_keras_objectives_mirror_the_pytorch_ones():
+    for name, loss in gk.losses.GAN_LOSSES.items():
+        torch_loss = ganlib.losses.GAN_LOSSES[name]
+        assert (loss.name, loss.scores) == (torch_loss.name, torch_loss.scores)
+        assert loss.d_loss.__name__ == torch_loss.d_loss.__name__
+        assert loss.g_loss.__name__ == torch_loss.g_loss.__name__
+        assert gk.gan_loss(name) is loss
+
+
 def test_bad_arguments_raise_clear_errors():
     G, D = gk.mlp_generator(), gk.mlp_discriminator()
-    with pytest.raises(ValueError, match="scores"):
-        gk.GAN(G, D, latent_dim=100, scores="logits")
+    with pytest.raises(TypeError, match="loss given to compile"):
+        gk.GAN(G, D, latent_dim=100, scores="raw")
     with pytest.raises(ValueError, match="n_critic"):
         gk.GAN(G, D, latent_dim=100, n_critic=0)
     with pytest.raises(TypeError, match="conditional"):

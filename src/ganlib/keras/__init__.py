@@ -15,8 +15,10 @@ where TensorFlow is absent; ``import ganlib.keras`` loads it.
   ``GANLIB_MAX_STEPS=N`` is set, as ``ganlib.train_gan`` does (and a
   :class:`StepTimes` when ``GANLIB_TIMINGS`` names a file).
 - the losses of ``ganlib.losses`` under the same names (``d_loss_minimax``,
-  ``g_loss_nonsaturating``, ``d_loss_wasserstein``, ``gp_penalty``, ...), and
-  ``split_batch``, the very function ``ganlib.train`` splits batches with.
+  ``g_loss_nonsaturating``, ``d_loss_wasserstein``, ``gp_penalty``, ...), the objectives
+  ``GAN.compile(loss=...)`` takes (``NON_SATURATING``, ``WASSERSTEIN``, ``HINGE``,
+  ``MINIMAX``, or their names), and ``split_batch``, the very function ``ganlib.train``
+  splits batches with.
 - :func:`mnist_dataset`: a shuffled ``tf.data.Dataset`` from ``ganlib.load_mnist``.
 - :func:`mlp_generator`, :func:`mlp_discriminator`: chapter 4's MLP GAN in Keras.
 - :func:`generate`, :func:`to_torch_images`: samples as NHWC NumPy, and the
@@ -72,9 +74,10 @@ if keras.backend.backend() != "tensorflow":
 from .data import generate, mnist_dataset, to_numpy_images, to_torch_images  # noqa: E402,F401
 from .gan import GAN, GanMonitor, MaxSteps, StepTimes, split_batch  # noqa: E402,F401
 from . import losses  # noqa: E402,F401
-from .losses import (d_loss_hinge, d_loss_minimax, d_loss_wasserstein, g_loss_hinge,  # noqa: E402,F401
-                     g_loss_nonsaturating, g_loss_saturating, g_loss_wasserstein, gp_penalty,
-                     gradient_norms, gradient_penalty, r1_penalty, random_interpolates)
+from .losses import (HINGE, MINIMAX, NON_SATURATING, WASSERSTEIN, GANLoss, d_loss_hinge,  # noqa: E402,F401
+                     d_loss_minimax, d_loss_wasserstein, g_loss_hinge, g_loss_nonsaturating, g_loss_saturating,
+                     g_loss_wasserstein, gan_loss, gp_penalty, gradient_norms, gradient_penalty, r1_penalty,
+                     random_interpolates)
 from .conditional import ConditionalGAN  # noqa: E402,F401
 from .wgan import WGANGP, mlp_critic  # noqa: E402,F401
 from .mlp import mlp_discriminator, mlp_generator  # noqa: E402,F401

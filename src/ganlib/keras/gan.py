@@ -17,9 +17,10 @@ piece and keep the rest:
 - ``d_step(real, labels)``              -> dict of D's statistics (loss, penalty, scores)
 - ``g_step(batch_size, labels)``        -> dict with ``loss_G``
 
-Losses are functions of logits (or raw critic scores), like ``ganlib.losses``:
-``d_loss(real_out, fake_out)``, ``g_loss(fake_out)``, and an optional
-``penalty(critic_fn, real, fake)`` added to D's loss.
+The loss is a :class:`ganlib.losses.GANLoss`, as for ``train_gan``: D's loss
+``d_loss(real_out, fake_out)`` and G's loss ``g_loss(fake_out)`` on logits (or raw
+critic scores), and what D's outputs mean; an optional ``penalty(critic_fn, real, fake)``
+is added to D's loss.
 """
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ from ..data import split_batch
 from ..profile import MAX_STEPS_ENV, NOTEBOOK_ENV, max_steps, timings_file
 from ..train.history import RECORD_KEYS, History
 from .data import generate, to_torch_images
-from .losses import d_loss_minimax, g_loss_nonsaturating
+from .losses import NON_SATURATING, gan_loss
 
 # split_batch is the function ganlib.train_gan uses (ganlib.data; plain Python on a tuple, so it
 # splits TensorFlow batches as it splits torch ones): one function, both sides.
@@ -53,8 +54,8 @@ class GAN(keras.Model):
     batch and fresh fakes, then a generator step on fresh noise. Separate
     optimizers; the metrics ``loss_D``, ``loss_G``, ``D(x)`` and ``D(G(z))`` (the
     keys of a ``ganlib.History``) appear in Keras's progress bar and ``fit``'s
-    history. With ``scores="raw"`` (Wasserstein critics) ``D(x)``/``D(G(z))`` are
-    mean raw scores instead of probabilities.
+    history. ``D(x)``/``D(G(z))`` are mean probabilities, or mean raw scores when
+    the compiled loss says D's outputs are raw (``loss=WASSERSTEIN``, a critic).
 
     Example::
 
@@ -73,11 +74,11 @@ class GAN(keras.Model):
     """
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model, latent_dim: int, *,
-                 conditional: bool = False, scores: str = "probability", n_critic: int = 1,
-                 seed: int | None = None, **kwargs):
+                 conditional: bool = False, n_critic: int = 1, seed: int | None = None, **kwargs):
+        if "scores" in kwargs:
+            raise TypeError("GAN() takes no scores=...: the loss given to compile() says what D's outputs "
+                            "are (loss=gk.WASSERSTEIN records raw critic scores, gk.NON_SATURATING probabilities)")
         super().__init__(**kwargs)
-        if scores not in ("probability", "raw"):
-            raise ValueError("scores must be 'probability' (sigmoid of logits) or 'raw' (critic scores)")
         if not isinstance(latent_dim, (int, np.integer)) or latent_dim < 1:
             raise ValueError(f"latent_dim must be a positive integer, got {latent_dim!r}")
         if not isinstance(n_critic, (int, np.integer)) or isinstance(n_critic, bool) or n_critic < 1:
@@ -88,7 +89,7 @@ class GAN(keras.Model):
         self.discriminator = discriminator
         self.latent_dim = int(latent_dim)
         self.conditional = conditional
-        self.scores = scores
+        self.gan_loss = None  # set by compile
         self.n_critic = int(n_critic)
         self.seed_generator = keras.random.SeedGenerator(seed)
         # One Mean per history key: Keras shows them and resets them every epoch.
@@ -99,25 +100,29 @@ class GAN(keras.Model):
                             for key in STEP_KEYS}
         self.penalty = None
 
-    def compile(self, g_optimizer, d_optimizer, d_loss=d_loss_minimax, g_loss=g_loss_nonsaturating,
-                penalty=None, **kwargs):
-        """Set both optimizers, the two losses (defaults: minimax D, non-saturating G)
-        and an optional ``penalty(critic_fn, real, fake)`` added to D's loss, as in
-        ``ganlib.train_gan(d_loss=..., g_loss=..., penalty=...)``."""
-        for old, new in (("d_loss_fn", "d_loss"), ("g_loss_fn", "g_loss")):
+    def compile(self, g_optimizer, d_optimizer, loss=NON_SATURATING, penalty=None, **kwargs):
+        """Set both optimizers, the loss (a :class:`~ganlib.losses.GANLoss` of
+        :mod:`ganlib.keras.losses` or its name; default the non-saturating GAN) and an
+        optional ``penalty(critic_fn, real, fake)`` added to D's loss, as in
+        ``ganlib.train_gan(loss=..., penalty=...)``."""
+        for old in ("d_loss", "g_loss", "d_loss_fn", "g_loss_fn", "scores"):
             if old in kwargs:
-                raise TypeError(f"compile() takes {new}=..., the name ganlib.train_gan uses, not {old}=...")
+                raise TypeError(f"compile() takes loss=... (a GANLoss holding D's loss, G's loss and what D's "
+                                f"outputs mean, e.g. loss=gk.WASSERSTEIN, or its name), not {old}=...")
+        loss = gan_loss(loss)
         super().compile(**kwargs)
         if g_optimizer is d_optimizer:
             raise ValueError("give G and D separate optimizer objects: each keeps its own state")
-        for name, fn in (("d_loss", d_loss), ("g_loss", g_loss)):
-            if not callable(fn):
-                raise TypeError(f"{name} must be a function of the discriminator's outputs, got {fn!r}")
         if penalty is not None and not callable(penalty):
             raise TypeError(f"penalty must be a function penalty(critic_fn, real, fake), e.g. "
                             f"gk.gp_penalty(10.0), got {penalty!r}")
         self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
-        self.d_loss, self.g_loss, self.penalty = d_loss, g_loss, penalty
+        self.gan_loss, self.penalty = loss, penalty
+
+    @property
+    def scores(self) -> str | None:
+        """What D's outputs are, as the compiled loss says: "probability" or "raw" (None before compile)."""
+        return None if self.gan_loss is None else self.gan_loss.scores
 
     def fit(self, *args, callbacks=None, **kwargs):
         """``keras.Model.fit``; ``GANLIB_MAX_STEPS`` adds a :class:`MaxSteps` and
@@ -174,7 +179,7 @@ class GAN(keras.Model):
 
         with tf.GradientTape() as tape:
             real_out, fake_out = critic(real), critic(fake)
-            loss = self.d_loss(real_out, fake_out)
+            loss = self.gan_loss.d_loss(real_out, fake_out)
             stats = {}
             if self.penalty is not None:
                 stats["penalty"] = self.penalty(critic, real, fake)
@@ -189,7 +194,7 @@ class GAN(keras.Model):
         with tf.GradientTape() as tape:
             fake = self.generator(self.generator_inputs(z, labels), training=True)
             fake_out = self.discriminator(self.discriminator_inputs(fake, labels), training=True)
-            loss = self.g_loss(fake_out)
+            loss = self.gan_loss.g_loss(fake_out)
         grads = tape.gradient(loss, self.generator.trainable_weights)
         self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_weights))
         return {"loss_G": loss}

@@ -131,7 +131,7 @@ class InfoGAN(GAN):
         with tf.GradientTape() as tape:
             fake = self.generator(x, training=True)
             features = self.body(fake, training=True)
-            adversarial = self.g_loss(self.d_head(features, training=True))
+            adversarial = self.gan_loss.g_loss(self.d_head(features, training=True))
             q_out = self.q_head(features, training=True)
             info = info_loss(q_out[:, :self.n_categories], q_out[:, self.n_categories:], c, u,
                              self.cat_weight, self.cont_weight)

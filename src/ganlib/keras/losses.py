@@ -8,6 +8,10 @@ accepted) and computes what the PyTorch function of the same name computes;
   :func:`g_loss_nonsaturating` (log D = -softplus(-l), log(1 - D) = -softplus(l));
 - on a critic's raw scores (chapter 7): :func:`d_loss_wasserstein`,
   :func:`g_loss_wasserstein`, :func:`d_loss_hinge`, :func:`g_loss_hinge`;
+- the objectives as :class:`ganlib.losses.GANLoss` objects of these functions, under the
+  names of ``ganlib.losses``: :data:`MINIMAX`, :data:`NON_SATURATING`, :data:`WASSERSTEIN`,
+  :data:`HINGE`, and :func:`gan_loss` to look one up by name; ``GAN.compile(loss=...)``
+  takes one (as ``train_gan(loss=...)``);
 - penalties: :func:`random_interpolates`, :func:`gradient_norms`,
   :func:`gradient_penalty`, and the factories :func:`gp_penalty` and
   :func:`r1_penalty`, whose ``penalty(critic_fn, real, fake)`` is what
@@ -18,6 +22,8 @@ from __future__ import annotations
 import math
 
 import tensorflow as tf
+
+from ..losses import GANLoss, lookup_loss
 
 
 def _float(x):
@@ -61,6 +67,20 @@ def d_loss_hinge(real_scores, fake_scores):
 def g_loss_hinge(fake_scores):
     """Hinge generator loss, -E[f(G(z))] (the same as the Wasserstein one)."""
     return -tf.reduce_mean(_float(fake_scores))
+
+
+MINIMAX = GANLoss(d_loss_minimax, g_loss_saturating, scores="probability", name="minimax")
+NON_SATURATING = GANLoss(d_loss_minimax, g_loss_nonsaturating, scores="probability", name="non-saturating")
+WASSERSTEIN = GANLoss(d_loss_wasserstein, g_loss_wasserstein, scores="raw", name="wasserstein")
+HINGE = GANLoss(d_loss_hinge, g_loss_hinge, scores="raw", name="hinge")
+
+GAN_LOSSES = {"minimax": MINIMAX, "non-saturating": NON_SATURATING, "wasserstein": WASSERSTEIN, "hinge": HINGE}
+
+
+def gan_loss(loss: GANLoss | str) -> GANLoss:
+    """The Keras :class:`~ganlib.losses.GANLoss` called ``loss`` (a key of :data:`GAN_LOSSES`);
+    a GANLoss is returned as it is."""
+    return lookup_loss(loss, GAN_LOSSES, "ganlib.keras.losses")
 
 
 def random_interpolates(real, fake, seed=None):

@@ -19,7 +19,7 @@ from __future__ import annotations
 import keras
 
 from .gan import GAN
-from .losses import d_loss_wasserstein, g_loss_wasserstein, gp_penalty, gradient_penalty  # noqa: F401
+from .losses import WASSERSTEIN, d_loss_wasserstein, g_loss_wasserstein, gp_penalty, gradient_penalty  # noqa: F401
 from .mlp import mlp_discriminator
 
 
@@ -37,9 +37,9 @@ class WGANGP(GAN):
     """WGAN-GP trained by ``fit``: every batch, ``n_critic`` critic updates with the
     gradient penalty, then one generator update.
 
-    It is ``GAN(..., scores="raw", n_critic=n_critic)`` compiled with
-    ``d_loss_wasserstein``, ``g_loss_wasserstein`` and ``gp_penalty(gp_weight)``
-    (no penalty when ``gp_weight`` is 0). The critic updates of one step share
+    It is ``GAN(..., n_critic=n_critic)`` compiled with ``loss=WASSERSTEIN``
+    (``d_loss_wasserstein``, ``g_loss_wasserstein``, raw scores) and
+    ``gp_penalty(gp_weight)`` (no penalty when ``gp_weight`` is 0). The critic updates of one step share
     the batch of real images and draw fresh noise each time. ``loss_D`` in the
     progress bar includes the penalty; ``w_estimate`` is E[f(x)] - E[f(G(z))], the
     critic's Wasserstein estimate; ``D(x)``/``D(G(z))`` are mean raw scores.
@@ -47,18 +47,15 @@ class WGANGP(GAN):
 
     def __init__(self, generator: keras.Model, critic: keras.Model, latent_dim: int, *,
                  n_critic: int = 5, gp_weight: float = 10.0, **kwargs):
-        kwargs.setdefault("scores", "raw")
         super().__init__(generator, critic, latent_dim, n_critic=n_critic, **kwargs)
         penalty = gp_penalty(gp_weight)  # checks the weight: a finite number >= 0
         self.gp_weight = float(gp_weight)
         self.default_penalty = penalty if self.gp_weight > 0 else None
         self.w_tracker = keras.metrics.Mean(name="w_estimate")
 
-    def compile(self, g_optimizer, d_optimizer, d_loss=d_loss_wasserstein, g_loss=g_loss_wasserstein,
-                penalty=None, **kwargs):
-        """As ``GAN.compile``, with the Wasserstein losses and ``gp_penalty(gp_weight)`` by default."""
-        super().compile(g_optimizer, d_optimizer, d_loss=d_loss, g_loss=g_loss,
-                        penalty=penalty or self.default_penalty, **kwargs)
+    def compile(self, g_optimizer, d_optimizer, loss=WASSERSTEIN, penalty=None, **kwargs):
+        """As ``GAN.compile``, with the Wasserstein loss and ``gp_penalty(gp_weight)`` by default."""
+        super().compile(g_optimizer, d_optimizer, loss=loss, penalty=penalty or self.default_penalty, **kwargs)
 
     @property
     def metrics(self):
