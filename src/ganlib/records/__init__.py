@@ -187,8 +187,8 @@ def load(name: str, folder: str | os.PathLike = RECORDS_DIR) -> Record:
 def shown(this_run: Record, folder: str | os.PathLike = RECORDS_DIR) -> Record:
     """What the page shows: this run's record in the full profile (it is the full-size
     experiment), the shipped recording of the same experiment in the quick profile."""
-    if this_run.facts.get("profile") == "full":
-        return this_run
+    if this_run.facts.get("profile") == "full" or os.environ.get(RECORD_TO_ENV):
+        return this_run   # the full-size run itself, or a recording (a dry run included)
     return load(this_run.name, folder)
 
 

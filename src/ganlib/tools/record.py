@@ -47,7 +47,7 @@ def all_experiments(folder: Path = NOTEBOOKS) -> dict:
 
 
 def record(stem: str, name: str, threads: int | None = None, out: Path = RECORDS_DIR,
-           folder: Path = NOTEBOOKS) -> Path:
+           folder: Path = NOTEBOOKS, profile: str = "full") -> Path:
     import nbformat
     from nbclient import NotebookClient
 
@@ -58,7 +58,7 @@ def record(stem: str, name: str, threads: int | None = None, out: Path = RECORDS
     if threads:
         nb.cells.insert(1, nbformat.v4.new_code_cell(f"import torch\ntorch.set_num_threads({threads})"))
     with tempfile.TemporaryDirectory() as tmp:
-        os.environ.update({"GANLIB_PROFILE": "full", RECORD_TO_ENV: tmp, "GANLIB_NOTEBOOK": path.stem,
+        os.environ.update({"GANLIB_PROFILE": profile, RECORD_TO_ENV: tmp, "GANLIB_NOTEBOOK": path.stem,
                            "MPLBACKEND": "Agg"})
         start = time.perf_counter()
         client = NotebookClient(nb, timeout=None, kernel_name="python3",
@@ -119,6 +119,9 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=None, help="torch threads in the kernel (CPU runs)")
     parser.add_argument("--list", action="store_true", help="list every chapter's recorded experiments")
     parser.add_argument("--table", action="store_true", help="rewrite the README's table of recorded experiments")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="run the cells in the quick profile (seconds) and write the record to a temporary "
+                             "folder: checks that they run before a long recording")
     args = parser.parse_args(argv)
     if args.table:
         print("README table " + ("rewritten" if write_table() else "already current"))
@@ -130,6 +133,10 @@ def main(argv=None) -> int:
         return 0
     if args.threads is not None and args.threads < 1:
         parser.error("--threads must be at least 1")
+    if args.dry_run:
+        with tempfile.TemporaryDirectory() as tmp:
+            record(args.notebook, args.name, args.threads, out=Path(tmp), profile="quick")
+        return 0
     record(args.notebook, args.name, args.threads)
     return 0
 
