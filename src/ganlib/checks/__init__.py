@@ -16,3 +16,4 @@ from .ch06 import (check_concat_label_to_noise, check_embedding_by_matmul,  # no
                    check_embedding_parameters, check_projection_logit)  # noqa: F401
 from .ch04 import check_gan_step, check_nonsaturating_loss  # noqa: F401
 from .ch08_losses import check_lsgan_optimal_discriminator, check_mi_lower_bound  # noqa: F401
+from .ch12 import check_rank_batches, check_scaled_learning_rate  # noqa: F401

@@ -37,7 +37,8 @@ WEEKS = [
     (7, "Wasserstein GANs", ["07_wgan", "07_wgan_keras"]),
     (8, "Other losses and InfoGAN", ["08_other_losses_and_infogan", "08_other_losses_and_infogan_keras"]),
     (9, "Evaluating GANs", ["09_evaluating_gans"]),
-    (10, "Where GANs went next; applications; projects", ["10_beyond_the_basics", "11_applications"]),
+    (10, "Where GANs went next; applications; training on many GPUs; projects",
+     ["10_beyond_the_basics", "11_applications", "12_distributed_training", "12_distributed_training_keras"]),
 ]
 # An exercise "needs a GPU run" when it takes half an hour or more and its text asks for a run on a
 # GPU or in the full profile, or for training an image model (the 2-D toy games run on any CPU).
