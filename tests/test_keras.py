@@ -296,6 +296,8 @@ def test_wgangp_makes_n_critic_critic_updates_per_batch_with_the_penalty():
     assert int(wgan.d_optimizer.iterations.numpy()) == 3 * 2 and int(wgan.g_optimizer.iterations.numpy()) == 2
     assert set(fit.history) == {"loss_D", "loss_G", "D(x)", "D(G(z))", "w_estimate", "penalty"}
     assert fit.history["penalty"][0] > 0
+    # one Keras step is one batch of 3 critic updates and a G update; the plots say so
+    assert monitor.history.step_unit == "batch (3 critic updates + 1 G update)"
     assert np.isclose(fit.history["w_estimate"][0], fit.history["D(x)"][0] - fit.history["D(G(z))"][0],
                       atol=1e-4)
     assert monitor.history.scores == "raw"

@@ -95,8 +95,13 @@ def test_generator_steps_every_n_critic_steps():
         return losses.g_loss_nonsaturating(fake_out)
 
     loss = losses.GANLoss(losses.d_loss_minimax, counting_g_loss, scores="probability")
-    train_gan(G, D, batches, epochs=2, n_critic=3, loss=loss, progress=False)
+    history = train_gan(G, D, batches, epochs=2, n_critic=3, loss=loss, progress=False)
     assert len(calls) == math.ceil(2 * len(batches) / 3)  # steps 0, 3, 6, ... of 16
+    # the plots say what a step is: one critic update here, one batch in the Keras GAN
+    assert history.step_unit == "step (one critic update; G every 3)"
+    fig = history.plot()
+    assert fig.axes[0].get_xlabel() == "step (one critic update; G every 3)"
+    assert ganlib.train.History.from_state_dict(history.state_dict()).step_unit == history.step_unit
 
 
 def test_train_gan_learns_a_1d_gaussian():

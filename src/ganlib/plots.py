@@ -57,7 +57,8 @@ def plot_history(history, smooth: int | None = None, title: str | None = None):
     for key, color in (("loss_D", "tab:blue"), ("loss_G", "tab:orange")):
         x, y = _smooth(rec[key], smooth)
         ax_loss.plot(steps[x], y, label=key, color=color)
-    ax_loss.set(xlabel="step", ylabel="loss", title="Losses")
+    unit = getattr(history, "step_unit", "step")
+    ax_loss.set(xlabel=unit, ylabel="loss", title="Losses")
     ax_loss.legend()
     for key, color in (("D(x)", "tab:green"), ("D(G(z))", "tab:red")):
         x, y = _smooth(rec[key], smooth)
@@ -68,7 +69,7 @@ def plot_history(history, smooth: int | None = None, title: str | None = None):
         ax_score.set(ylabel="mean probability", title="What D says about real and fake")
     else:
         ax_score.set(ylabel="mean critic score", title="Critic scores of real and fake")
-    ax_score.set_xlabel("step")
+    ax_score.set_xlabel(unit)
     ax_score.legend()
     if title:
         fig.suptitle(title)

@@ -351,6 +351,10 @@ class GanMonitor(keras.callbacks.Callback):
             raise ValueError("this GAN is conditional: give GanMonitor the labels of its snapshots, "
                              "GanMonitor(noise, labels=...)")
         self.history.scores = self.model.scores
+        n_critic = getattr(self.model, "n_critic", 1)
+        # one Keras step is one batch: all n_critic critic updates and the generator's update
+        self.history.step_unit = ("batch (one D and one G update)" if n_critic == 1 else
+                                  f"batch ({n_critic} critic updates + 1 G update)")
         if not self.history.steps_per_epoch and (self.params or {}).get("steps"):
             self.history.steps_per_epoch = int(self.params["steps"])
         self._snapshot()

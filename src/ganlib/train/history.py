@@ -19,12 +19,16 @@ class History:
     raw critic scores when ``scores == "raw"`` (Wasserstein critics): the
     ``scores`` of the run's :class:`~ganlib.losses.GANLoss`.
     ``snapshots`` holds (step, images) generated from the same fixed latents.
+    ``step_unit`` says what one step is, for the plots' axes: for ``train_gan`` one D update
+    (a G update every ``n_critic`` of them); for the Keras ``GAN`` one batch, which holds all
+    ``n_critic`` critic updates and the generator update.
     """
 
     records: dict = field(default_factory=lambda: {k: [] for k in RECORD_KEYS})
     snapshots: list = field(default_factory=list)
     scores: str = "probability"
     steps_per_epoch: int = 0
+    step_unit: str = "step"
 
     def __len__(self) -> int:
         return len(self.records["step"])
@@ -44,13 +48,14 @@ class History:
 
     def state_dict(self) -> dict:
         return {"records": self.records, "snapshots": self.snapshots, "scores": self.scores,
-                "steps_per_epoch": self.steps_per_epoch}
+                "steps_per_epoch": self.steps_per_epoch, "step_unit": self.step_unit}
 
     @classmethod
     def from_state_dict(cls, state: dict) -> "History":
         return cls(records={k: list(v) for k, v in state["records"].items()},
                    snapshots=[(int(s), img) for s, img in state["snapshots"]],
-                   scores=state["scores"], steps_per_epoch=int(state["steps_per_epoch"]))
+                   scores=state["scores"], steps_per_epoch=int(state["steps_per_epoch"]),
+                   step_unit=state.get("step_unit", "step"))
 
 
 @torch.no_grad()

@@ -219,7 +219,8 @@ def train_gan(generator: torch.nn.Module, discriminator: torch.nn.Module, data, 
     run = TrainingRun(generator=generator, discriminator=discriminator, opt_g=opt_g, opt_d=opt_d,
                       loss=loss, penalty=penalty, g_extra_loss=g_extra_loss, d_extra_loss=d_extra_loss,
                       n_critic=n_critic, sampler=sampler, data=data, epochs=epochs, device=dev,
-                      history=History(scores=loss.scores, steps_per_epoch=steps_per_epoch),
+                      history=History(scores=loss.scores, steps_per_epoch=steps_per_epoch,
+                                      step_unit=step_unit(n_critic)),
                       callbacks=callbacks, steps_per_epoch=steps_per_epoch, precision=precision)
     run.call("on_train_begin")  # a Checkpoint, the last callback, restores the run here
     recorder = _Recorder(run, checkpoint=next((cb.path for cb in callbacks if isinstance(cb, Checkpoint)), None))
@@ -288,6 +289,11 @@ def _with_standard_callbacks(callbacks, checkpoint, device):
     callbacks += [cb for cb in (MaxSteps.from_env(), StepTimes.from_env()) if cb is not None]
     callbacks.sort(key=lambda cb: getattr(cb, "order", 0))  # stable; a Checkpoint last
     return callbacks, (precisions[0] if precisions else MixedPrecision(device))
+
+
+def step_unit(n_critic: int) -> str:
+    """What one recorded step of ``train_gan`` is, for the plots' axes."""
+    return "step (one D update)" if n_critic == 1 else f"step (one critic update; G every {n_critic})"
 
 
 def train_epoch(run: TrainingRun, recorder: "_Recorder", bar) -> None:
