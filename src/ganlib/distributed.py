@@ -433,8 +433,7 @@ def gp_penalty(weight: float = 10.0, *, rank: int | None = None, world_size: int
         n = len(real)
         shape = (world * n,) + (1,) * (real.dim() - 1)
         eps = torch.rand(shape, dtype=real.dtype, device=real.device)[rank * n:(rank + 1) * n]
-        points = eps * real.detach() + (1.0 - eps) * fake.detach()  # losses.random_interpolates, sliced
-        return weight * (losses.gradient_norms(critic_fn, points) - 1.0).pow(2).mean()
+        return losses.gradient_penalty(critic_fn, real, fake, weight, eps=eps)
 
     penalty.__qualname__ = penalty.__name__ = f"sharded_gp_penalty(weight={weight:g})"
     return penalty

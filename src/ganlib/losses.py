@@ -132,20 +132,25 @@ def g_loss_hinge(fake_scores: torch.Tensor) -> torch.Tensor:
 
 
 def random_interpolates(real: torch.Tensor, fake: torch.Tensor,
-                        generator: torch.Generator | None = None):
+                        generator: torch.Generator | None = None, eps: torch.Tensor | None = None):
     """Points on the straight lines between real and fake samples, and their weights.
 
     One weight eps ~ Uniform[0, 1] per sample, broadcast over the other
     dimensions (C, H, W), as in Gulrajani et al. (2017): x_hat = eps x + (1 - eps) x_fake.
     (Drawing eps from a normal distribution, as some tutorials do, puts points
     outside the segment and penalises the wrong region.) Returns (x_hat, eps).
+    ``eps``, when given, are the weights to use (``ganlib.distributed`` passes each rank its
+    slice of one draw for the whole global batch).
     """
     if real.shape != fake.shape:
         raise ValueError(f"real and fake batches must have the same shape, got "
                          f"{tuple(real.shape)} and {tuple(fake.shape)}: draw as many fakes as reals")
     shape = (real.shape[0],) + (1,) * (real.dim() - 1)
-    eps = torch.rand(shape, generator=generator, dtype=real.dtype,
-                     device="cpu" if generator is not None else real.device).to(real.device)
+    if eps is None:
+        eps = torch.rand(shape, generator=generator, dtype=real.dtype,
+                         device="cpu" if generator is not None else real.device).to(real.device)
+    elif tuple(eps.shape) != shape:
+        raise ValueError(f"eps must have shape {shape}, one weight per sample, got {tuple(eps.shape)}")
     return eps * real + (1.0 - eps) * fake, eps
 
 
@@ -168,14 +173,14 @@ def _squared_gradient_norms(critic_fn, points, create_graph: bool = True) -> tor
 
 
 def gradient_penalty(critic_fn, real: torch.Tensor, fake: torch.Tensor, weight: float = 10.0,
-                     generator: torch.Generator | None = None) -> torch.Tensor:
+                     generator: torch.Generator | None = None, eps: torch.Tensor | None = None) -> torch.Tensor:
     """WGAN-GP's two-sided penalty, weight * E[(||grad f(x_hat)|| - 1)^2].
 
     ``x_hat`` are random interpolates between ``real`` and ``fake`` (one
     uniform weight per sample, :func:`random_interpolates`). The result keeps
     the graph, so it can be added to the critic's loss and back-propagated.
     """
-    points, _ = random_interpolates(real.detach(), fake.detach(), generator)
+    points, _ = random_interpolates(real.detach(), fake.detach(), generator, eps)
     norms = gradient_norms(critic_fn, points)
     return weight * (norms - 1.0).pow(2).mean()
 
