@@ -20,11 +20,9 @@ $(BIN)/.installed: requirements.txt pyproject.toml
 venv: $(BIN)/.installed
 
 # Every notebook is executed once (conftest.py): make book reuses these outputs.
-# One torch thread per process: two test workers share the two cores, and small networks
-# with two threads each on a shared core spend their time waiting for each other.
 test: venv
 	$(BIN)/ruff check src tests benchmarks conftest.py
-	GANLIB_PROFILE=quick GANLIB_STRICT_CHECKS=1 MPLBACKEND=Agg OMP_NUM_THREADS=1 \
+	GANLIB_PROFILE=quick GANLIB_STRICT_CHECKS=1 MPLBACKEND=Agg \
 	  $(BIN)/python -m pytest -n 2 --dist loadfile -q --executed _build/executed/quick
 
 # Outputs come from make test's run when its profile and ganlib match; the rest is executed.
