@@ -16,7 +16,6 @@ import argparse
 import dataclasses
 import json
 import os
-import platform
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -100,19 +99,7 @@ class TrainingConfig:
         }
 
 
-def hardware() -> str:
-    """The GPU's name, else the CPU model and thread count (for model cards)."""
-    if torch.cuda.is_available():
-        return torch.cuda.get_device_name(0)
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    n = torch.get_num_threads()
-                    return f"CPU: {line.split(':', 1)[1].strip()} ({n} thread{'' if n == 1 else 's'})"
-    except OSError:
-        pass
-    return f"CPU: {platform.processor() or platform.machine()}"
+from ..records import hardware  # noqa: E402,F401  (the GPU's name, else the CPU model and threads)
 
 
 def default_checkpoint_dir() -> Path:
