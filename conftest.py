@@ -65,6 +65,12 @@ class NotebookItem(pytest.Item):
         nb = nbformat.read(self.path, as_version=4)
         env = dict(os.environ, GANLIB_NOTEBOOK=self.path.stem)
         env.pop("MPLBACKEND", None)  # the kernel's inline backend, so figures land in the outputs
+        if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+            # Kernels run side by side: one compute thread each for torch and TF. Two threads per
+            # kernel on a shared core make every small op wait at a barrier for a time slice
+            # (chapter 7's rings: 47 s with one thread, over 600 s with two, on a busy machine).
+            for name in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS"):
+                env.setdefault(name, "1")
         client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3", allow_errors=False,
                                 record_timing=False,  # cell metadata unchanged: the book cache matches it
                                 resources={"metadata": {"path": str(self.path.parent)}})

@@ -44,7 +44,11 @@ def mnist_dataset(data: ImageData, batch_size: int = 64, *, with_labels: bool = 
     ds = tf.data.Dataset.from_tensor_slices(tensors)
     if shuffle:
         ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    # A fixed prefetch and no autotuning: TF 2.21's autotune thread can deadlock the iterator's
+    # destructor at the end of an epoch on a busy CPU (seen in CI: fit() waited forever).
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return ds.batch(batch_size, drop_remainder=True).prefetch(2).with_options(options)
 
 
 def generate(generator, noise, labels=None, batch_size: int = 1024) -> np.ndarray:
