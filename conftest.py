@@ -41,6 +41,29 @@ def pytest_collect_file(file_path: Path, parent):
     return None
 
 
+WATCHED_ENV = ("GANLIB_", "OMP_NUM_THREADS", "TF_NUM_")  # what the notebooks' kernels inherit
+
+
+def watched_environment() -> dict:
+    return {k: v for k, v in os.environ.items() if k.startswith(WATCHED_ENV)}
+
+
+@pytest.fixture(autouse=True)
+def environment_unchanged(request):
+    """Fail a test that leaves the run profile or thread settings changed: the notebooks a test
+    worker runs later inherit them (a leaked GANLIB_PROFILE=full once made CI time out)."""
+    before = watched_environment()
+    yield
+    after = watched_environment()
+    if after != before:
+        for key in after.keys() - before.keys():
+            del os.environ[key]
+        os.environ.update(before)
+        changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+        pytest.fail(f"{request.node.nodeid} changed the environment ({', '.join(changed)}); "
+                    "use monkeypatch.setenv or pass env= to the kernel", pytrace=False)
+
+
 def kernel_cpu_seconds(client):
     """The kernel process's CPU time so far (Linux), or None where it cannot be read."""
     try:
@@ -67,7 +90,7 @@ class NotebookItem(pytest.Item):
         env.pop("MPLBACKEND", None)  # the kernel's inline backend, so figures land in the outputs
         if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
             # Kernels run side by side: one compute thread each for torch and TF. Two threads per
-            # kernel on a shared core make every small op wait at a barrier for a time slice
+            # kernel on a shared core make small ops wait at a barrier for a time slice
             # (chapter 7's rings: 47 s with one thread, over 600 s with two, on a busy machine).
             for name in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS"):
                 env.setdefault(name, "1")

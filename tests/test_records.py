@@ -1,6 +1,7 @@
 """Recorded full-size experiments (ganlib.records, python -m ganlib.tools.record): a record
 round-trips, refuses damage, and matches the code of the cells it was made from."""
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -89,9 +90,13 @@ def test_the_record_command_runs_the_tagged_cells_and_fingerprints_them(tmp_path
     nb = {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
     (tmp_path / "nb").mkdir()
     (tmp_path / "nb" / "99_toy.ipynb").write_text(json.dumps(nb))
+    environment = dict(os.environ)
     written = record_tool.record("99_toy", "tiny", threads=1, out=tmp_path / "out", folder=tmp_path / "nb")
     made = records.load("tiny", written.parent)
     assert made.numbers("n") == {"arm": 5}                 # ran in the full profile
+    # only the kernel's environment: a leaked GANLIB_PROFILE=full made later notebooks on this
+    # test worker train in the full profile (CI timed out)
+    assert dict(os.environ) == environment
     assert made.facts["cells_sha256"] == records.cells_sha256(nb, "tiny")
     assert made.facts["reproduce"] == "python -m ganlib.tools.record 99_toy tiny"
     nb["cells"][3]["source"] += "\n# changed"

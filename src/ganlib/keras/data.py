@@ -44,8 +44,8 @@ def mnist_dataset(data: ImageData, batch_size: int = 64, *, with_labels: bool = 
     ds = tf.data.Dataset.from_tensor_slices(tensors)
     if shuffle:
         ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
-    # A fixed prefetch and no autotuning: TF 2.21's autotune thread can deadlock the iterator's
-    # destructor at the end of an epoch on a busy CPU (seen in CI: fit() waited forever).
+    # A fixed prefetch and no autotuning: destroying an iterator waits for tf.data's autotune
+    # thread, and a CI run's fit() sat idle there for minutes at the end of an epoch (gdb trace).
     options = tf.data.Options()
     options.autotune.enabled = False
     return ds.batch(batch_size, drop_remainder=True).prefetch(2).with_options(options)

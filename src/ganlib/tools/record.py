@@ -58,12 +58,14 @@ def record(stem: str, name: str, threads: int | None = None, out: Path = RECORDS
     if threads:
         nb.cells.insert(1, nbformat.v4.new_code_cell(f"import torch\ntorch.set_num_threads({threads})"))
     with tempfile.TemporaryDirectory() as tmp:
-        os.environ.update({"GANLIB_PROFILE": profile, RECORD_TO_ENV: tmp, "GANLIB_NOTEBOOK": path.stem,
-                           "MPLBACKEND": "Agg"})
+        # The kernel's environment only: changing os.environ here leaked the full profile into
+        # every notebook a test worker ran after calling this (CI ran chapters 5-6 in full).
+        env = dict(os.environ, GANLIB_PROFILE=profile, GANLIB_NOTEBOOK=path.stem, MPLBACKEND="Agg",
+                   **{RECORD_TO_ENV: tmp})
         start = time.perf_counter()
         client = NotebookClient(nb, timeout=None, kernel_name="python3",
                                 resources={"metadata": {"path": str(path.parent)}})
-        with client.setup_kernel():
+        with client.setup_kernel(env=env):
             for index, cell in enumerate(nb.cells):
                 print(f"[{time.perf_counter() - start:7.0f} s] cell {index + 1}/{len(nb.cells)}: "
                       f"{cell.source.splitlines()[0][:70]}", flush=True)
