@@ -79,6 +79,22 @@ def test_q_is_trained_in_g_step_and_d_body_never_by_the_info_term():
     assert any(not torch.equal(a, p.detach()) for a, p in zip(before_q, G.q.parameters()))
 
 
+def test_q_with_a_learned_std_returns_positive_stds_that_the_info_term_trains():
+    ganlib.seed_everything(0)
+    learned = replace(SMALL, generator_kwargs={**SMALL.generator_kwargs, "q_learn_std": True})
+    G, D = learned.networks()
+    logits, means, stds = G.q(D.features(torch.rand(16, 1, 28, 28) * 2 - 1))
+    assert logits.shape == (16, 10) and means.shape == stds.shape == (16, 2)
+    assert bool((stds >= math.exp(-5) - 1e-9).all() and (stds <= math.exp(2) + 1e-6).all())
+    kwargs = learned.train_kwargs(G, D)
+    latents = kwargs["latents"](16, None, "cpu")
+    term = kwargs["g_extra_loss"](G(*latents.g_inputs), None, latents)
+    term.backward()
+    std_rows = G.q.net[-1].weight.grad[10 + 2:]                 # the rows that predict the log-stds
+    assert std_rows.abs().sum() > 0                            # the likelihood trains them
+    assert len(SMALL.networks()[0].q(D.features(torch.rand(4, 1, 28, 28)))) == 2   # default: means only
+
+
 def test_info_term_falls_when_trained_and_checkpoint_keeps_q(tmp_path):
     ganlib.seed_everything(0)
     G, D = SMALL.networks()

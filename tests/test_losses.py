@@ -266,3 +266,19 @@ def test_gaussian_info_loss_and_the_weighted_term():
     assert total.item() == pytest.approx(2 * math.log(10) + 0.5 * (0.5 + const))
     with pytest.raises(ValueError, match="shape"):
         losses.gaussian_info_loss(mean, codes[:, :1])
+
+
+def test_gaussian_info_loss_with_a_predicted_std_is_the_normal_log_likelihood():
+    torch.manual_seed(0)
+    mean, codes = torch.randn(5, 2), torch.rand(5, 2) * 2 - 1
+    std = torch.rand(5, 2) + 0.1
+    expected = -torch.distributions.Normal(mean, std).log_prob(codes).sum(dim=1).mean()
+    assert losses.gaussian_info_loss(mean, codes, std).item() == pytest.approx(expected.item(), rel=1e-6)
+    assert losses.gaussian_info_loss(mean, codes, torch.ones(5, 2)).item() == pytest.approx(
+        losses.gaussian_info_loss(mean, codes).item(), rel=1e-6)
+    with pytest.raises(ValueError, match="positive"):
+        losses.gaussian_info_loss(mean, codes, torch.zeros(5, 2))
+    with pytest.raises(ValueError, match="positive"):
+        losses.gaussian_info_loss(mean, codes, -1.0)
+    with pytest.raises(ValueError, match="stds"):
+        losses.gaussian_info_loss(mean, codes, torch.ones(5, 1))

@@ -308,22 +308,34 @@ def categorical_info_loss(logits: torch.Tensor, codes: torch.Tensor) -> torch.Te
     return F.cross_entropy(logits, codes.long())
 
 
-def gaussian_info_loss(mean: torch.Tensor, codes: torch.Tensor, std: float = 1.0) -> torch.Tensor:
-    """-E[log Q(c | x)] for continuous codes under Q(c | x) = N(mean, std^2 I), summed over
-    the code's dimensions, constants included (so H(c) - this is a true lower bound)."""
+def gaussian_info_loss(mean: torch.Tensor, codes: torch.Tensor, std: float | torch.Tensor = 1.0) -> torch.Tensor:
+    """-E[log Q(c | x)] for continuous codes under Q(c | x) = N(mean, diag(std^2)), summed over
+    the code's dimensions, constants included (so H(c) - this is a true lower bound).
+
+    ``std`` is a number (a fixed deviation) or a tensor shaped like ``mean`` (one that Q predicts)."""
     if mean.shape != codes.shape:
         raise ValueError(f"Q's means {tuple(mean.shape)} and the codes {tuple(codes.shape)} differ in shape")
-    nll = 0.5 * ((codes - mean) / std).pow(2) + math.log(std) + 0.5 * math.log(2 * math.pi)
+    if isinstance(std, torch.Tensor):
+        if std.shape != mean.shape:
+            raise ValueError(f"Q's stds {tuple(std.shape)} and means {tuple(mean.shape)} differ in shape")
+        if not bool((std > 0).all()):
+            raise ValueError("every standard deviation must be positive (predict a log-std and exponentiate)")
+        log_std = std.log()
+    else:
+        if not std > 0:
+            raise ValueError(f"std must be positive, got {std}")
+        log_std = math.log(std)
+    nll = 0.5 * ((codes - mean) / std).pow(2) + log_std + 0.5 * math.log(2 * math.pi)
     return nll.sum(dim=1).mean()
 
 
 def infogan_info_loss(cat_logits: torch.Tensor, cont_mean: torch.Tensor, cat_codes: torch.Tensor,
                       cont_codes: torch.Tensor, cat_weight: float = 1.0,
-                      cont_weight: float = 0.1) -> torch.Tensor:
+                      cont_weight: float = 0.1, cont_std: float | torch.Tensor = 1.0) -> torch.Tensor:
     """InfoGAN's term, lambda_cat (-E log Q(c_cat|x)) + lambda_cont (-E log Q(c_cont|x)).
 
     Minimising it over G and Q maximises the lower bound L_I(G, Q) on the
     mutual information between the codes and G's images (Chen et al. 2016).
     """
     return (cat_weight * categorical_info_loss(cat_logits, cat_codes)
-            + cont_weight * gaussian_info_loss(cont_mean, cont_codes))
+            + cont_weight * gaussian_info_loss(cont_mean, cont_codes, cont_std))

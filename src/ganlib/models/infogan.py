@@ -10,7 +10,8 @@
   (two strided convolutions and a dense layer, as in the paper's MNIST
   discriminator), which the Q head reads: Q shares D's body.
 - :class:`QHead`: D's features -> (logits of the categorical code (N, K), means
-  of the continuous codes (N, m)).
+  of the continuous codes (N, m)), and with ``learn_std=True`` their standard
+  deviations (N, m) as well.
 
 Shapes (width w): G: input -> Linear -> (N, 2w, 7, 7) -> (N, w, 14, 14) -> (N, 1, 28, 28);
 D: (N, 1, 28, 28) -> (N, w, 14, 14) -> (N, 2w, 7, 7) -> features (N, f) -> logit, f = 1024.
@@ -24,19 +25,29 @@ from .dcgan import dcgan_init_
 
 
 class QHead(nn.Module):
-    """D's body features (N, in_features) -> (categorical logits (N, K), continuous means (N, m))."""
+    """D's body features (N, in_features) -> (categorical logits (N, K), continuous means (N, m)).
 
-    def __init__(self, in_features: int, n_categories: int = 10, n_continuous: int = 2, hidden: int = 128):
+    With ``learn_std=True`` Q also predicts each continuous code's standard deviation and
+    returns (logits, means, stds); the Gaussian log-likelihood then weighs an error by how
+    sure Q is, instead of by a fixed unit variance. Stds are kept in [e^-5, e^2].
+    """
+
+    def __init__(self, in_features: int, n_categories: int = 10, n_continuous: int = 2, hidden: int = 128,
+                 learn_std: bool = False):
         super().__init__()
         if min(in_features, n_categories, hidden) < 1 or n_continuous < 0:
             raise ValueError("in_features, n_categories and hidden must be positive, n_continuous >= 0")
-        self.n_categories, self.n_continuous = n_categories, n_continuous
+        self.n_categories, self.n_continuous, self.learn_std = n_categories, n_continuous, learn_std
+        outputs = n_categories + n_continuous * (2 if learn_std else 1)
         self.net = nn.Sequential(nn.Linear(in_features, hidden, bias=False), nn.BatchNorm1d(hidden),
-                                 nn.LeakyReLU(0.2, inplace=True), nn.Linear(hidden, n_categories + n_continuous))
+                                 nn.LeakyReLU(0.2, inplace=True), nn.Linear(hidden, outputs))
 
     def forward(self, features: torch.Tensor):
         out = self.net(features)
-        return out[:, :self.n_categories], out[:, self.n_categories:]
+        k, m = self.n_categories, self.n_continuous
+        if not self.learn_std:
+            return out[:, :k], out[:, k:]
+        return out[:, :k], out[:, k:k + m], out[:, k + m:].clamp(-5.0, 2.0).exp()
 
 
 class InfoGANGenerator(nn.Module):
@@ -48,7 +59,8 @@ class InfoGANGenerator(nn.Module):
     """
 
     def __init__(self, noise_dim: int = 62, n_categories: int = 10, n_continuous: int = 2,
-                 width: int = 64, q_in_features: int = 1024, q_hidden: int = 128, init: bool = True):
+                 width: int = 64, q_in_features: int = 1024, q_hidden: int = 128, q_learn_std: bool = False,
+                 init: bool = True):
         super().__init__()
         if min(noise_dim, n_categories, width) < 1 or n_continuous < 0:
             raise ValueError("noise_dim, n_categories and width must be positive, n_continuous >= 0")
@@ -64,7 +76,7 @@ class InfoGANGenerator(nn.Module):
             nn.ConvTranspose2d(width, 1, 4, stride=2, padding=1),                      # 14 -> 28
             nn.Tanh(),
         )
-        self.q = QHead(q_in_features, n_categories, n_continuous, q_hidden)
+        self.q = QHead(q_in_features, n_categories, n_continuous, q_hidden, learn_std=q_learn_std)
         if init:
             self.apply(dcgan_init_)
 
@@ -115,9 +127,10 @@ def info_loss_term(discriminator: InfoGANDiscriminator, q: QHead, cat_weight: fl
     from ..losses import infogan_info_loss
 
     def infogan_term(fake, real, latents):
-        cat_logits, cont_mean = q(discriminator.features(fake))
+        cat_logits, cont_mean, *cont_std = q(discriminator.features(fake))   # a std when Q learns it
         return infogan_info_loss(cat_logits.float(), cont_mean.float(), latents.codes["categorical"],
-                                 latents.codes["continuous"], cat_weight, cont_weight)
+                                 latents.codes["continuous"], cat_weight, cont_weight,
+                                 cont_std[0].float() if cont_std else 1.0)
 
     infogan_term.__qualname__ = f"infogan_info_loss(cat_weight={cat_weight:g}, cont_weight={cont_weight:g})"
     return infogan_term

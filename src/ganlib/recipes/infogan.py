@@ -48,9 +48,10 @@ class InfoGANConfig(TrainingConfig):
         return kwargs
 
     def describe(self) -> dict:
+        variance = "learned" if self.generator_kwargs.get("q_learn_std") else "unit"
         return {**super().describe(),
                 "g_extra_loss": (f"InfoGAN's mutual-information term: {self.cat_weight:g} x categorical "
-                                 f"cross-entropy + {self.cont_weight:g} x Gaussian NLL (unit variance) of the "
+                                 f"cross-entropy + {self.cont_weight:g} x Gaussian NLL ({variance} variance) of the "
                                  "continuous codes, from the Q head (generator.q) on D's body features")}
 
 
