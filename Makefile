@@ -23,7 +23,7 @@ venv: $(BIN)/.installed
 test: venv
 	$(BIN)/ruff check src tests benchmarks conftest.py
 	GANLIB_PROFILE=quick GANLIB_STRICT_CHECKS=1 MPLBACKEND=Agg \
-	  $(BIN)/python -m pytest -n 2 --dist loadfile -q --executed _build/executed/quick
+	  $(BIN)/python -m pytest -n 2 --dist loadfile -q --durations=25 --executed _build/executed/quick
 
 # Outputs come from make test's run when its profile and ganlib match; the rest is executed.
 book: venv
