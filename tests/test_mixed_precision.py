@@ -33,16 +33,15 @@ def mnist():
 def train_recipe(name, data, epochs, checkpoint=None, precision_of=MixedPrecision.emulated):
     """``name``'s configuration at batch 16 for ``epochs`` epochs of 4 steps, from seed 0."""
     module = importlib.import_module(f"ganlib.recipes.{name}")
-    config = dataclasses.replace(module.CONFIG, batch_size=16)
+    config = dataclasses.replace(module.CONFIG, batch_size=16, ema_decay=0.9)
     prepare = getattr(module, "outline_pairs", noise_batches)
     ganlib.seed_everything(0)
     G, D = config.networks()
-    ema = EMA(0.9)
     batches, extra = prepare(config, data)
     precision = precision_of()
-    history = train_gan(G, D, batches, epochs=epochs, callbacks=[ema, precision], checkpoint=checkpoint,
-                        progress=False, **config.train_kwargs(G, D), **extra)
-    return G, ema, history, precision
+    settings = config.train_kwargs(G, D, callbacks=[precision])
+    history = train_gan(G, D, batches, epochs=epochs, checkpoint=checkpoint, progress=False, **settings, **extra)
+    return G, settings.ema, history, precision
 
 
 def same_tensors(a: torch.nn.Module, b: torch.nn.Module) -> bool:
@@ -174,12 +173,12 @@ def test_a_training_step_reads_nothing_back_from_the_device(name, mnist, monkeyp
     module = importlib.import_module(f"ganlib.recipes.{name}")
     config = dataclasses.replace(module.CONFIG, batch_size=4)
     G, D = config.networks()
-    kwargs = config.train_kwargs(G, D)
+    counter = HostReads(monkeypatch)
+    kwargs = dataclasses.replace(config, ema_decay=0.9).train_kwargs(
+        G, D, callbacks=[counter, MixedPrecision.emulated()])
     kwargs["optimizers"] = (adam(G.parameters(), config.lr_g, config.betas, fused=True),  # as on a GPU
                             adam(D.parameters(), config.lr_d, config.betas, fused=True))
-    counter = HostReads(monkeypatch)
     batches = mnist.batches(4, with_labels=True)  # 16 steps
-    train_gan(G, D, batches, epochs=1, callbacks=[EMA(0.9), counter, MixedPrecision.emulated()],
-              progress=False, **kwargs)
+    train_gan(G, D, batches, epochs=1, progress=False, **kwargs)
     assert counter.steps == 16
     assert counter.count <= 4, f"{counter.count} host reads in {counter.steps} steps"

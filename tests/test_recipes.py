@@ -35,3 +35,31 @@ def test_recipe_trains_ships_and_resumes(name, tmp_path):
     record = pretrained.recorded_run(name, weights_dir=tmp_path / "w")
     assert record.records["step"][-1] == card["steps"] and record.snapshots[0][0] == 0
     assert not generator.training
+
+
+@pytest.mark.parametrize("name", ["mlp_gan", "dcgan", "wgan_gp", "infogan"])
+def test_one_call_carries_every_setting_of_a_configuration(name):
+    """What a notebook's training cell and the recipe pass to train_gan: loss, optimizers with
+    the configuration's learning rates, n_critic, penalty, and an EMA exactly when it has one."""
+    from ganlib.recipes.common import replace
+    from ganlib.train import EMA, PrintLog
+
+    config = importlib.import_module(f"ganlib.recipes.{name}").CONFIG
+    G, D = config.networks()
+    shown = PrintLog()
+    settings = config.train_kwargs(G, D, callbacks=[shown])
+    assert settings["loss"].name.replace("-", " ") in config.describe()["objective"].replace("-", " ")
+    opt_g, opt_d = settings["optimizers"]
+    assert {g["lr"] for g in opt_d.param_groups} == {config.lr_d} and opt_g.param_groups[0]["lr"] == config.lr_g
+    assert {id(p) for g in opt_g.param_groups for p in g["params"]} == {id(p) for p in G.parameters()}
+    assert settings["n_critic"] == config.n_critic and (settings["penalty"] is not None) == bool(config.gp_weight)
+    assert settings["callbacks"][0] is shown
+    assert (settings.ema is not None) == bool(config.ema_decay)
+    if settings.ema is not None:
+        assert isinstance(settings.ema, EMA) and settings.ema.decay == config.ema_decay
+        assert settings["callbacks"][-1] is settings.ema
+    plain = replace(config, ema_decay=None).train_kwargs(G, D)
+    assert plain.ema is None and plain["callbacks"] == [] and plain.generator_to_sample(G) is G
+    printed = str(config)
+    assert all(str(value) in printed for value in config.describe().values())
+    assert f"{config.epochs} (the full profile)" in printed

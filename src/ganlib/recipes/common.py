@@ -76,12 +76,27 @@ class TrainingConfig:
         return (adam([{"params": rest, "lr": self.lr_g}, *groups], lr=self.lr_g, betas=self.betas),
                 adam(discriminator.parameters(), lr=self.lr_d, betas=self.betas))
 
-    def train_kwargs(self, generator, discriminator) -> dict:
-        """The keyword arguments of ``train_gan`` for this configuration (the loss,
-        optimizers, n_critic, penalty; add data, epochs and callbacks)."""
-        return {"loss": losses.gan_loss(self.loss), "optimizers": self.optimizers(generator, discriminator),
-                "n_critic": self.n_critic,
-                "penalty": losses.gp_penalty(self.gp_weight) if self.gp_weight else None}
+    def train_kwargs(self, generator, discriminator, callbacks=()) -> "TrainSettings":
+        """Everything this configuration decides, as keyword arguments of ``train_gan``: the
+        loss, the optimizers, n_critic, the penalty, and ``callbacks`` plus an :class:`EMA`
+        of G when the configuration averages G's weights (``settings.ema``; None otherwise).
+        Add the data (batched at ``batch_size``) and the epochs. A variant is
+        ``replace(CONFIG, ...)``; a setting no configuration holds (chapter 7's RMSprop and
+        clipping) is an explicit override of the returned dict."""
+        ema = EMA(self.ema_decay) if self.ema_decay else None
+        settings = TrainSettings(
+            loss=losses.gan_loss(self.loss), optimizers=self.optimizers(generator, discriminator),
+            n_critic=self.n_critic, penalty=losses.gp_penalty(self.gp_weight) if self.gp_weight else None,
+            callbacks=[*callbacks, *([ema] if ema is not None else [])])
+        settings.ema = ema
+        return settings
+
+    def __str__(self) -> str:
+        """The settings, one per line, as the model card lists them (``print(CONFIG)``)."""
+        rows = {**self.describe(), "epochs": f"{self.epochs} (the full profile)"}
+        width = max(map(len, rows))
+        return f"{self.name}: the recipe's settings\n" + "\n".join(
+            f"  {key:<{width}}  {value}" for key, value in rows.items())
 
     def describe(self) -> dict:
         """The settings as card entries."""
@@ -100,6 +115,17 @@ class TrainingConfig:
 
 
 from ..records import hardware  # noqa: E402,F401  (the GPU's name, else the CPU model and threads)
+
+
+class TrainSettings(dict):
+    """The keyword arguments of ``train_gan`` that a configuration decides; ``ema`` is the
+    :class:`EMA` callback among them (None when the configuration ships G's last weights)."""
+
+    ema: EMA | None = None
+
+    def generator_to_sample(self, generator):
+        """The averaged generator when there is one, else ``generator`` itself."""
+        return self.ema.generator if self.ema is not None else generator
 
 
 def default_checkpoint_dir() -> Path:
@@ -204,22 +230,19 @@ def train(config: TrainingConfig, args, prepare=noise_batches) -> dict:
         checkpoint.unlink()
     callbacks = [Checkpoint(checkpoint), PrintLog(),
                  Snapshots(every=max(1, args.max_epochs // N_RECORDED_SNAPSHOTS))]
-    ema = EMA(config.ema_decay) if config.ema_decay else None
-    if ema is not None:
-        callbacks.append(ema)
-    score_log = ScoreLog(lambda run: ema.generator if ema is not None else run.generator,
+    settings = config.train_kwargs(generator, discriminator, callbacks=callbacks)
+    score_log = ScoreLog(lambda run: settings.generator_to_sample(run.generator),
                          every=max(1, args.max_epochs // 10))
-    callbacks.append(score_log)
+    settings["callbacks"].append(score_log)
     if args.minutes is not None:
-        callbacks.append(TimeBudget(args.minutes))
+        settings["callbacks"].append(TimeBudget(args.minutes))
     batches, extra = prepare(config, data)
-    history = train_gan(generator, discriminator, batches, epochs=args.max_epochs, callbacks=callbacks,
-                        progress=False,
-                        **config.train_kwargs(generator, discriminator), **extra)
+    history = train_gan(generator, discriminator, batches, epochs=args.max_epochs, progress=False,
+                        **settings, **extra)
     # This call's time as the score log counts it (from the first step), so it never exceeds the total.
     seconds = (score_log.total_minutes() - score_log.minutes_before) * 60
     state = read_checkpoint(checkpoint)
-    return {"generator": (ema.generator if ema is not None else generator).cpu().eval(),
+    return {"generator": settings.generator_to_sample(generator).cpu().eval(),
             "history": history, "epochs": int(state["epoch"]), "seconds": seconds,
             "checkpoint": checkpoint, "images": len(data), "score_log": score_log.log,
             "total_minutes": score_log.total_minutes()}

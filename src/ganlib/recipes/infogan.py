@@ -40,9 +40,9 @@ class InfoGANConfig(TrainingConfig):
     cat_weight: float = 1.0
     cont_weight: float = 0.1
 
-    def train_kwargs(self, generator, discriminator) -> dict:
+    def train_kwargs(self, generator, discriminator, callbacks=()):
         """As for every recipe, plus the Q loss (``g_extra_loss``) and the codes (``latents``)."""
-        kwargs = super().train_kwargs(generator, discriminator)
+        kwargs = super().train_kwargs(generator, discriminator, callbacks)
         kwargs["g_extra_loss"] = info_loss_term(discriminator, generator.q, self.cat_weight, self.cont_weight)
         kwargs["latents"] = InfoGANCodes(generator.latent_dim, **generator.latent_codes)
         return kwargs
