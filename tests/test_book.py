@@ -63,10 +63,32 @@ def test_chapters_are_numbered_in_order():
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_is_committed_without_outputs(path):
+    """Except the cells nbval checks (# NBVAL_CHECK_OUTPUT): their committed output is what the
+    run must print (written by pytest --refresh-checked)."""
+    import nbformat
+    from nbval.plugin import find_comment_markers
+
     for cell in load(path)["cells"]:
-        if cell["cell_type"] == "code":
+        if cell["cell_type"] != "code":
+            continue
+        if ("check", True) in find_comment_markers("".join(cell["source"])):
+            assert cell["outputs"] and cell["execution_count"] is not None, \
+                f"{path.name}: a # NBVAL_CHECK_OUTPUT cell without its expected output (pytest --refresh-checked)"
+            assert all(o["output_type"] == "stream" or "text/plain" in o.get("data", {})
+                       for o in cell["outputs"]), f"{path.name}: a checked cell's outputs must be text"
+        else:
             assert cell["outputs"] == [] and cell["execution_count"] is None, \
                 f"{path.name} has saved outputs: clear them before committing"
+    nbformat.validate(nbformat.reads(path.read_text(), as_version=4))
+
+
+def test_some_printed_numbers_are_checked_by_nbval():
+    """Theory values and numbers read from shipped records: nbval fails when they drift."""
+    from nbval.plugin import find_comment_markers
+
+    checked = [p.name for p in NOTEBOOKS for c in load(p)["cells"] if c["cell_type"] == "code"
+               and ("check", True) in find_comment_markers("".join(c["source"]))]
+    assert len(checked) >= 4 and len(set(checked)) >= 3, checked
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

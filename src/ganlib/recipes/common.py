@@ -95,7 +95,7 @@ class TrainingConfig:
         """The settings, one per line, as the model card lists them (``print(CONFIG)``)."""
         rows = {**self.describe(), "epochs": f"{self.epochs} (the full profile)"}
         width = max(map(len, rows))
-        return f"{self.name}: the recipe's settings\n" + "\n".join(
+        return f"{self.name}:\n" + "\n".join(
             f"  {key:<{width}}  {value}" for key, value in rows.items())
 
     def describe(self) -> dict:
