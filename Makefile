@@ -79,7 +79,8 @@ oldest: oldest-venv
 # Python 3.12, as Colab runs: torch and friends preinstalled at releases older than our pins
 # (requirements-py312.txt), ganlib added with --no-deps as in Colab; the smoke test and chapter 4
 # through nbval. CI installs this beside make test and runs it last.
-PY312 ?= python3.12
+# pyenv's 3.12 when there is one (its shim refuses while 3.11 is the global version)
+PY312 ?= $(or $(lastword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12)),python3.12)
 VENV312 ?= .venv-py312
 $(VENV312)/bin/.installed: requirements-py312.txt
 	@test -x $(VENV312)/bin/python || $(PY312) -m venv $(VENV312)
