@@ -37,7 +37,7 @@ book: venv
 MAX_STEPS ?= 2
 smoke-full: venv
 	GANLIB_PROFILE=full GANLIB_MAX_STEPS=$(MAX_STEPS) GANLIB_STRICT_CHECKS=1 GANLIB_STRICT_EXPECT=0 \
-	  OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 -q notebooks $(SMOKE_ARGS)
+	  OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadfile -q notebooks $(SMOKE_ARGS)
 
 # Each notebook's full-profile time on this machine: a capped full run that times its
 # training steps (benchmarks/full_profile_times.json), then the table on book/instructors.md.
@@ -45,7 +45,7 @@ full-times: venv
 	rm -f _build/full_profile_steps.jsonl
 	GANLIB_PROFILE=full GANLIB_MAX_STEPS=12 GANLIB_STRICT_CHECKS=1 GANLIB_STRICT_EXPECT=0 \
 	  GANLIB_TIMINGS=$(abspath _build/full_profile_steps.jsonl) OMP_NUM_THREADS=1 \
-	  $(BIN)/python -m pytest -n 2 -q notebooks || true  # a failing notebook is marked in the table
+	  $(BIN)/python -m pytest -n 2 --dist loadfile -q notebooks || true  # a failing notebook is marked in the table
 	$(BIN)/python -m ganlib.tools.timings measure _build/full_profile_steps.jsonl
 	$(BIN)/python -m ganlib.tools.timings
 

@@ -139,6 +139,9 @@ def pytest_runtest_setup(item):
         yield
         return
     if nbfile.kernel is None:  # the notebook's first cell: nbval starts its kernel in this setup
+        if item.cell_num != 0:
+            raise pytest.UsageError(f"{nbfile.path.name}: cell {item.cell_num} would run in a fresh kernel; "
+                                    "run notebooks with pytest-xdist's --dist loadfile (one worker per notebook)")
         saved = dict(os.environ)
         os.environ.update(kernel_environment(nbfile.path))
         os.environ.pop("MPLBACKEND", None)  # the kernel's inline backend, so figures land in the outputs
