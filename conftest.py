@@ -105,11 +105,17 @@ class NotebookRun:
         import copy
 
         import nbformat
+        from IPython.core.displayhook import DisplayHook
 
         nb = copy.deepcopy(self.nbfile.nb)
         code = [cell for cell in nb.cells if cell.cell_type == "code"]
         for number, cell in enumerate(code):
             cell.outputs, cell.execution_count = self.outputs[number], number + 1
+            if DisplayHook.semicolon_at_end_of_expression(cell.source):
+                # nbval runs cells with store_history=False, so the kernel cannot see the ';' that
+                # silences a cell's value in Jupyter and Colab: drop it here (else a returned figure
+                # shows twice in the book, once as the value and once from the inline backend)
+                cell.outputs = [out for out in cell.outputs if out.output_type != "execute_result"]
             for out in cell.outputs:
                 if out.output_type == "execute_result":
                     out.execution_count = number + 1

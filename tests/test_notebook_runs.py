@@ -31,16 +31,18 @@ def project(pytester, monkeypatch):
 
 def test_a_passing_notebook_is_written_once_with_its_outputs(project):
     nb = _notebook("import os\nprint(os.environ['GANLIB_NOTEBOOK'])", "x = 6 * 7\nx",
-                   "# NBVAL_CHECK_OUTPUT\nprint(x)")
+                   "# NBVAL_CHECK_OUTPUT\nprint(x)", "print('shown')\nx + 1;  # silenced, as in Jupyter")
     nb.cells[2].outputs = [nbformat.v4.new_output("stream", name="stdout", text="42\n")]
     nb.cells[2].execution_count = 3
     nbformat.write(nb, project.path / "notebooks" / "01_ok.ipynb")
     result = project.runpytest_subprocess(*RUN)
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=4)
     executed = nbformat.read(project.path / "executed" / "01_ok.ipynb", as_version=4)
     assert executed.cells[0].outputs[0]["text"] == "01_ok\n"            # the kernel's environment
     assert executed.cells[1].outputs[0]["data"]["text/plain"] == "42"    # an execute_result
-    assert [c.execution_count for c in executed.cells] == [1, 2, 3]
+    assert [c.execution_count for c in executed.cells] == [1, 2, 3, 4]
+    # nbval runs cells without history, so the kernel shows the value of a cell ending in ';'
+    assert [o["output_type"] for o in executed.cells[3].outputs] == ["stream"]
     assert "ganlib_build" in executed.metadata                           # the book cache's stamp
     times = [json.loads(line) for line in (project.path / "times.jsonl").read_text().splitlines()]
     assert times[0]["notebook"] == "01_ok" and times[0]["complete"] and times[0]["notebook_seconds"] > 0
