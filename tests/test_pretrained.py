@@ -81,3 +81,17 @@ def test_classifier_has_a_card():
 def test_unknown_name_says_what_is_available():
     with pytest.raises(FileNotFoundError, match="available"):
         pretrained.load_generator("no_such_model")
+
+
+@pytest.mark.parametrize("name", GENERATORS)
+def test_every_shipped_card_describes_the_configuration_its_recipe_trains(name):
+    """A chapter's full profile trains its recipe's CONFIG and shows the shipped generator as
+    that configuration's result: a card that no longer describes CONFIG is stale (retrain)."""
+    import importlib
+
+    config = importlib.import_module(f"ganlib.recipes.{name}").CONFIG
+    card = json.loads((pretrained.WEIGHTS_DIR / f"{name}.json").read_text())
+    stale = {key: (card.get(key), value) for key, value in config.describe().items() if card.get(key) != value}
+    assert not stale, f"{name}.json differs from recipes.{name}.CONFIG (card, config): {stale}"
+    # the full profile's length; a shipped run may have stopped earlier (its card and the README say so)
+    assert card["full_profile_epochs"] == config.epochs >= card["epochs"]
