@@ -79,8 +79,9 @@ def test_the_quick_profile_shows_the_recording_and_the_full_profile_its_own_run(
 def test_the_record_command_runs_the_tagged_cells_and_fingerprints_them(tmp_path):
     setup = "import ganlib\nPROFILE = ganlib.run_profile()"
     experiment = ("from ganlib.records import record_experiment\n"
+                  "from ganlib.recipes import mlp_gan   # used: the record fingerprints its CONFIG\n"
                   "n = PROFILE.pick(quick=1, full=5)\n"
-                  "record_experiment('tiny', {'arm': {'numbers': {'n': n}}})")
+                  "record_experiment('tiny', {'arm': {'numbers': {'n': n, 'batch': mlp_gan.CONFIG.batch_size}}})")
     cells = [{"cell_type": "markdown", "metadata": {}, "source": "# A chapter"},
              {"cell_type": "code", "metadata": {}, "source": setup, "outputs": [], "execution_count": None},
              {"cell_type": "code", "metadata": {}, "source": "raise RuntimeError('not part of it')",
@@ -98,6 +99,8 @@ def test_the_record_command_runs_the_tagged_cells_and_fingerprints_them(tmp_path
     # test worker train in the full profile (CI timed out)
     assert dict(os.environ) == environment
     assert made.facts["cells_sha256"] == records.cells_sha256(nb, "tiny")
+    assert made.facts["configurations"] == records.configuration_fingerprints(["mlp_gan"])
+    assert records.stale_reasons(nb, "tiny", made) == []
     assert made.facts["reproduce"] == "python -m ganlib.tools.record 99_toy tiny"
     nb["cells"][3]["source"] += "\n# changed"
     assert records.cells_sha256(nb, "tiny") != made.facts["cells_sha256"]
@@ -112,13 +115,43 @@ def test_every_tagged_experiment_has_a_current_record_and_every_record_a_chapter
         nb = json.loads((NOTEBOOKS / f"{stem}.ipynb").read_text())
         made = records.load(name)
         assert made.facts["notebook"] == stem and made.facts["profile"] == "full"
-        assert made.facts["cells_sha256"] == records.cells_sha256(nb, name), (
-            f"the cells tagged record:{name} in {stem} changed since the record was made: run "
-            f"python -m ganlib.tools.record {stem} {name}")
+        assert records.stale_reasons(nb, name, made) == []
         size = sum((records.RECORDS_DIR / f"{name}{s}").stat().st_size for s in (".json", ".npz"))
         assert size <= records.MAX_BYTES
         total += size
     assert total <= 10 * 2**20
+
+
+def test_a_record_goes_stale_when_its_cells_or_a_configuration_they_read_change(monkeypatch):
+    from ganlib.recipes import dcgan, wgan_gp
+    from ganlib.recipes.common import replace
+
+    cell = ("from ganlib.recipes.common import replace\nfrom ganlib.recipes.dcgan import CONFIG\n"
+            "from ganlib.recipes import wgan_gp, infogan\n%matplotlib inline\n"
+            "ARM = replace(CONFIG, lr_g=2e-4, n_critic=wgan_gp.CONFIG.n_critic)\n"
+            "steps = ganlib.recipes.mlp_gan.CONFIG.epochs")
+    nb = {"cells": [{"cell_type": "code", "metadata": {}, "source": "import ganlib"},
+                    {"cell_type": "code", "metadata": {"tags": ["record:toy"]}, "source": cell}]}
+    # infogan is imported but unused: its configuration cannot change what the cells run
+    assert records.recipes_read(nb, "toy") == ["dcgan", "mlp_gan", "wgan_gp"]
+    made = records.Record("toy", {"arm": {"numbers": {}}}, {
+        "notebook": "99_toy", "cells_sha256": records.cells_sha256(nb, "toy"),
+        "configurations": records.configuration_fingerprints(records.recipes_read(nb, "toy"))})
+    assert records.stale_reasons(nb, "toy", made) == []
+
+    # One setting of a configuration the cells read, or its epochs: the record no longer shows it.
+    for recipe, changed in ((dcgan, {"lr_g": 5e-4}), (wgan_gp, {"epochs": 201})):
+        with monkeypatch.context() as patch:
+            patch.setattr(recipe, "CONFIG", replace(recipe.CONFIG, **changed))
+            (reason,) = records.stale_reasons(nb, "toy", made)
+            assert f"ganlib.recipes.{recipe.CONFIG.name}.CONFIG" in reason
+            assert "python -m ganlib.tools.record 99_toy toy" in reason
+    # The cells use one configuration more, and their code changed: two reasons.
+    nb["cells"][1]["source"] = cell + "\nprint(infogan.CONFIG)"
+    assert len(records.stale_reasons(nb, "toy", made)) == 2
+    # A record that does not say which configurations it ran cannot be vouched for.
+    del made.facts["configurations"]
+    assert any("does not say" in r for r in records.stale_reasons(nb, "toy", made))
 
 
 def test_the_readme_table_of_recorded_experiments_is_current(tmp_path):

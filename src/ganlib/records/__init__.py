@@ -11,10 +11,11 @@ chapter, tagged ``record:<name>`` in the notebook. They end with
 - ``python -m ganlib.tools.record <notebook> <name>`` executes the setup cell and the
   tagged cells, unchanged, in the full profile, and ships the result here as
   ``<name>.json`` (numbers, curves, what ran, where, how long, the SHA-256 of the cells'
-  code) and ``<name>.npz`` (images and points).
+  code and of every recipe configuration they read) and ``<name>.npz`` (images and points).
 - :func:`shown` gives what the page should show: this run's record in the full profile,
-  the recorded one in the quick profile. A test fails when a tagged cell changes and
-  its record was not made again.
+  the recorded one in the quick profile. A test fails when a tagged cell, or a recipe's
+  ``CONFIG`` that the cells read, changes and the record was not made again
+  (:func:`stale_reasons`).
 """
 from __future__ import annotations
 
@@ -225,6 +226,69 @@ def experiment_cells(notebook: dict, name: str) -> list[str]:
 
 def cells_sha256(notebook: dict, name: str) -> str:
     return hashlib.sha256("\n\n# ---- next cell ----\n\n".join(experiment_cells(notebook, name)).encode()).hexdigest()
+
+
+NOT_CONFIGURATIONS = {"common", "scoreboard"}   # recipe modules that hold no CONFIG of their own
+
+
+def recipes_read(notebook: dict, name: str) -> list[str]:
+    """The recipes whose ``CONFIG`` the experiment's cells use (chapter 5's ablation uses
+    ``ganlib.recipes.dcgan``'s): the record depends on those settings as much as on its cells.
+    A recipe counts when a name bound to it or to its ``CONFIG`` (``from ganlib.recipes.dcgan
+    import CONFIG``, ``from ganlib.recipes import wgan_gp``) is used in the cells, or when the
+    code spells ``ganlib.recipes.<recipe>`` out; an import left unused does not count."""
+    import ast
+
+    bound, used, spelled = {}, set(), set()
+    for source in experiment_cells(notebook, name):
+        lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
+        for node in ast.walk(ast.parse("\n".join(lines))):
+            if isinstance(node, ast.ImportFrom) and node.module == "ganlib.recipes":
+                bound.update({alias.asname or alias.name: alias.name for alias in node.names})
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("ganlib.recipes."):
+                recipe = node.module.split(".")[2]
+                bound.update({alias.asname or alias.name: recipe for alias in node.names if alias.name == "CONFIG"})
+            elif isinstance(node, ast.Import):
+                spelled.update(alias.name.split(".")[2] for alias in node.names
+                               if alias.name.startswith("ganlib.recipes."))
+            elif isinstance(node, ast.Name):
+                used.add(node.id)
+            elif isinstance(node, ast.Attribute) and ast.unparse(node).startswith("ganlib.recipes."):
+                spelled.add(ast.unparse(node).split(".")[2])
+    found = {recipe for bound_name, recipe in bound.items() if bound_name in used} | spelled
+    return sorted(found - NOT_CONFIGURATIONS)
+
+
+def configuration_fingerprints(recipes) -> dict:
+    """``{recipe: SHA-256}`` of each recipe's ``CONFIG``: every setting its model card lists, and
+    its epochs."""
+    import importlib
+
+    fingerprints = {}
+    for recipe in recipes:
+        config = importlib.import_module(f"ganlib.recipes.{recipe}").CONFIG
+        text = json.dumps({"epochs": config.epochs, **config.describe()}, sort_keys=True, default=str)
+        fingerprints[recipe] = hashlib.sha256(text.encode()).hexdigest()
+    return fingerprints
+
+
+def stale_reasons(notebook: dict, name: str, record: Record) -> list[str]:
+    """Why ``record`` no longer shows what the notebook's tagged cells would run (empty when it
+    still does): their code changed, or a recipe configuration they read changed."""
+    remake = f"make it again: python -m ganlib.tools.record {record.facts.get('notebook', '<notebook>')} {name}"
+    reasons = []
+    if record.facts.get("cells_sha256") != cells_sha256(notebook, name):
+        reasons.append(f"the cells tagged {TAG_PREFIX}{name} changed since the record was made; {remake}")
+    made_with = record.facts.get("configurations")
+    if made_with is None:
+        reasons.append(f"the record does not say which recipe configurations it ran; {remake}")
+        return reasons
+    now = configuration_fingerprints(recipes_read(notebook, name))
+    for recipe in sorted(set(now) | set(made_with)):
+        if now.get(recipe) != made_with.get(recipe):
+            reasons.append(f"ganlib.recipes.{recipe}.CONFIG is not the configuration record {name!r} ran "
+                           f"(it changed, or the cells read it only now or no longer); {remake}")
+    return reasons
 
 
 def tagged_experiments(notebook: dict) -> list[str]:

@@ -7,8 +7,9 @@
 Executes the notebook's setup cell and the cells tagged ``record:<name>``, unchanged,
 in a fresh kernel in the full profile, where the last of them calls
 ``ganlib.records.record_experiment``; then writes ``src/ganlib/records/<name>.json`` and
-``.npz`` with what ran: the notebook, the SHA-256 of those cells' code (a test compares it
-with the notebook's current cells), the hardware, the minutes and the date.
+``.npz`` with what ran: the notebook, the SHA-256 of those cells' code and of each recipe
+configuration they read (a test compares both with the current ones), the hardware, the
+minutes and the date.
 A record is made in one go (minutes to tens of minutes on a CPU): an interrupted
 recording leaves the shipped record as it was.
 """
@@ -22,7 +23,18 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..records import RECORD_TO_ENV, RECORDS_DIR, cells_sha256, experiment_cells, load, tagged_experiments, today
+from ..records import (
+    RECORD_TO_ENV,
+    RECORDS_DIR,
+    cells_sha256,
+    configuration_fingerprints,
+    experiment_cells,
+    load,
+    recipes_read,
+    stale_reasons,
+    tagged_experiments,
+    today,
+)
 
 NOTEBOOKS = Path(__file__).resolve().parents[3] / "notebooks"
 README = NOTEBOOKS.parent / "README.md"
@@ -79,6 +91,7 @@ def record(stem: str, name: str, threads: int | None = None, out: Path = RECORDS
                              f"ganlib.records.record_experiment({name!r}, ...)")
         result = load(name, tmp)
     result.facts.update({"notebook": path.stem, "cells_sha256": cells_sha256(notebook, name),
+                         "configurations": configuration_fingerprints(recipes_read(notebook, name)),
                          "minutes": round(minutes, 1), "recorded": today(),
                          "reproduce": f"python -m ganlib.tools.record {path.stem} {name}"})
     written = result.save(out)
@@ -130,7 +143,10 @@ def main(argv=None) -> int:
         return 0
     if args.list or not args.name:
         for name, stem in all_experiments().items():
-            state = "recorded" if (RECORDS_DIR / f"{name}.json").exists() else "not recorded yet"
+            state = "not recorded yet"
+            if (RECORDS_DIR / f"{name}.json").exists():
+                stale = stale_reasons(json.loads(notebook_path(stem).read_text()), name, load(name))
+                state = "recorded" + "".join(f"; stale: {reason}" for reason in stale)
             print(f"{stem} {name} ({state})")
         return 0
     if args.threads is not None and args.threads < 1:
