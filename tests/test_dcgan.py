@@ -49,6 +49,30 @@ def test_discriminator_has_no_pooling_and_downsamples_by_stride():
     assert slopes == {0.2}
 
 
+def test_a_dense_read_out_is_infogans_discriminator_body_and_head():
+    from ganlib.models.infogan import InfoGANDiscriminator
+
+    torch.manual_seed(0)
+    D = DCGANDiscriminator(width=8, dense_features=32)
+    torch.manual_seed(0)
+    info_D = InfoGANDiscriminator(width=8, feature_dim=32)
+    # The same layers, made and initialised in the same order: a seeded run of one is a run of the other.
+    assert [p.shape for p in D.parameters()] == [p.shape for p in info_D.parameters()]
+    assert all(torch.equal(a, b) for a, b in zip(D.parameters(), info_D.parameters()))
+    x = torch.randn(6, 1, 28, 28)
+    assert torch.allclose(D(x), info_D(x)) and D(x).shape == (6,)
+    hidden = [m for m in D.modules() if isinstance(m, nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in hidden] == [(16 * 49, 32), (32, 1)]
+    assert sum(isinstance(m, nn.BatchNorm1d) for m in D.modules()) == 1
+    # Without batch norm the hidden layer keeps its bias; spectral norm covers it too.
+    plain = DCGANDiscriminator(width=8, dense_features=32, use_batchnorm=False, spectral_norm=True)
+    assert not any(isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)) for m in plain.modules())
+    assert all(hasattr(m, "parametrizations") for m in plain.modules() if isinstance(m, (nn.Conv2d, nn.Linear)))
+    for bad in (0, -3, 2.5, True, "1024"):
+        with pytest.raises(ValueError, match="dense_features must be a positive integer"):
+            DCGANDiscriminator(dense_features=bad)
+
+
 def test_batchnorm_placement_follows_the_guidelines():
     G, D = DCGANGenerator(), DCGANDiscriminator()
     # D: no batch norm right after the first (input) convolution.

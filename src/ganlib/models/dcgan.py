@@ -9,7 +9,9 @@ same networks without batch norm, for the chapter's ablation.
 convolution's (flattened) weight by its largest singular value (Miyato et
 al., 2018; chapter 7's power iteration), which keeps each layer from
 stretching its input much: the chapter's full configuration trains that D
-with the hinge loss.
+with the hinge loss. ``DCGANDiscriminator(dense_features=1024)`` reads the last
+features through a hidden dense layer (batch norm, LeakyReLU) instead of one 7x7
+convolution, as InfoGAN's discriminator does (Chen et al., 2016).
 
 Shapes (width w=64): z (N, latent_dim) -> (N, 2w, 7, 7) -> (N, w, 14, 14) -> (N, 1, 28, 28).
 """
@@ -19,8 +21,8 @@ import torch
 from torch import nn
 
 
-def _norm(channels: int, use_batchnorm: bool) -> list[nn.Module]:
-    return [nn.BatchNorm2d(channels)] if use_batchnorm else []
+def _norm(channels: int, use_batchnorm: bool, norm=nn.BatchNorm2d) -> list[nn.Module]:
+    return [norm(channels)] if use_batchnorm else []
 
 
 class DCGANGenerator(nn.Module):
@@ -59,32 +61,44 @@ class DCGANDiscriminator(nn.Module):
     """Image (N, 1, 28, 28) -> one logit per image (N,).
 
     Two stride-2 Conv 4x4 layers (28 -> 14 -> 7) with LeakyReLU(0.2), batch norm
-    on the second only, then a 7x7 convolution to one logit. No pooling anywhere:
-    the network learns its own downsampling.
+    on the second only, then a 7x7 convolution to one logit: a linear read-out of the
+    (2w, 7, 7) features. No pooling anywhere: the network learns its own downsampling.
+    With ``dense_features=k`` the read-out is a hidden dense layer of k features (batch
+    norm when ``use_batchnorm``, LeakyReLU) and then one logit.
     """
 
     def __init__(self, width: int = 64, channels: int = 1, use_batchnorm: bool = True,
-                 init: bool = True, spectral_norm: bool = False):
+                 init: bool = True, spectral_norm: bool = False, dense_features: int | None = None):
         super().__init__()
         if width < 1 or channels < 1:
             raise ValueError("width and channels must be positive integers")
+        if dense_features is not None and (isinstance(dense_features, bool) or not isinstance(dense_features, int)
+                                           or dense_features < 1):
+            raise ValueError(f"dense_features must be a positive integer (the hidden layer's size) or None "
+                             f"(a 7x7 convolution to the logit), got {dense_features!r}")
         if spectral_norm and use_batchnorm:
             raise ValueError("spectral_norm=True needs use_batchnorm=False: batch norm rescales each layer's "
                              "output again and undoes the Lipschitz bound spectral normalization sets")
         self.width, self.channels, self.use_batchnorm = width, channels, use_batchnorm
-        self.spectral_norm = spectral_norm
+        self.spectral_norm, self.dense_features = spectral_norm, dense_features
+        if dense_features is None:
+            read_out = [nn.Conv2d(2 * width, 1, 7, stride=1, padding=0)]  # 7 -> 1: the logit
+        else:
+            read_out = [nn.Flatten(), nn.Linear(2 * width * 49, dense_features, bias=not use_batchnorm),
+                        *_norm(dense_features, use_batchnorm, nn.BatchNorm1d), nn.LeakyReLU(0.2, inplace=True),
+                        nn.Linear(dense_features, 1)]
         self.net = nn.Sequential(
             nn.Conv2d(channels, width, 4, stride=2, padding=1),  # 28 -> 14, no batch norm here
             nn.LeakyReLU(0.2, inplace=True),
             nn.Conv2d(width, 2 * width, 4, stride=2, padding=1, bias=not use_batchnorm),  # 14 -> 7
             *_norm(2 * width, use_batchnorm), nn.LeakyReLU(0.2, inplace=True),
-            nn.Conv2d(2 * width, 1, 7, stride=1, padding=0),  # 7 -> 1: the logit
+            *read_out,
         )
         if init:
             self.apply(dcgan_init_)
         if spectral_norm:  # after the init: W / sigma(W) rescales whatever weights it starts from
             for layer in self.net:
-                if isinstance(layer, nn.Conv2d):
+                if isinstance(layer, (nn.Conv2d, nn.Linear)):
                     nn.utils.parametrizations.spectral_norm(layer)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
