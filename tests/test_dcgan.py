@@ -115,11 +115,12 @@ def test_spectral_norm_discriminator_has_unit_singular_values_and_refuses_batchn
         DCGANDiscriminator(spectral_norm=True)
 
 
-def test_shipped_dcgan_configuration_uses_a_spectrally_normalized_hinge_discriminator():
+def test_shipped_dcgan_configuration_reads_d_features_through_a_hidden_dense_layer():
     from ganlib.recipes.dcgan import CONFIG
-    _, D = CONFIG.networks()
-    assert CONFIG.loss == "hinge" and D.spectral_norm
-    assert not any(isinstance(m, nn.BatchNorm2d) for m in D.modules())
+    G, D = CONFIG.networks()
+    assert CONFIG.loss == "non-saturating" and D.dense_features == 1024 and not D.spectral_norm
+    assert [type(m) for m in D.net[-5:]] == [nn.Flatten, nn.Linear, nn.BatchNorm1d, nn.LeakyReLU, nn.Linear]
+    assert G.width == D.width == 64
 
 
 def test_dcgan_init_statistics():
