@@ -8,10 +8,10 @@ same networks without batch norm, for the chapter's ablation.
 ``DCGANDiscriminator(spectral_norm=True, use_batchnorm=False)`` divides each
 convolution's (flattened) weight by its largest singular value (Miyato et
 al., 2018; chapter 7's power iteration), which keeps each layer from
-stretching its input much: the chapter's full configuration trains that D
-with the hinge loss. ``DCGANDiscriminator(dense_features=1024)`` reads the last
-features through a hidden dense layer (batch norm, LeakyReLU) instead of one 7x7
-convolution, as InfoGAN's discriminator does (Chen et al., 2016).
+stretching its input much. ``DCGANDiscriminator(dense_features=1024)`` reads the
+last features through a hidden dense layer (batch norm, LeakyReLU) instead of one
+7x7 convolution, as InfoGAN's discriminator does (Chen et al., 2016): the D of
+the chapter's full configuration (``ganlib.recipes.dcgan.CONFIG``).
 
 Shapes (width w=64): z (N, latent_dim) -> (N, 2w, 7, 7) -> (N, w, 14, 14) -> (N, 1, 28, 28).
 """
