@@ -113,7 +113,7 @@ def test_info_term_falls_when_trained_and_checkpoint_keeps_q(tmp_path):
     assert q_loss() < start - 1.0                          # Q learned to read the codes back
     state = ganlib.train.read_checkpoint(tmp_path / "ck.pt")
     assert any(k.startswith("q.") for k in state["generator"])   # Q's weights travel with G's
-    assert "infogan_info_loss(cat_weight=1, cont_weight=0.1)" in state["fingerprint"]["g_extra_loss"]
+    assert f"infogan_info_loss(cat_weight=1, cont_weight={SMALL.cont_weight:g})" in state["fingerprint"]["g_extra_loss"]
 
 
 def test_best_assignment_finds_the_permutation():
@@ -176,7 +176,7 @@ def test_recipe_smoke_run_ships_a_generator_with_its_agreement(tmp_path):
     agreement = card["categorical code vs digit (200 samples, seed 0)"]
     assert 0.1 <= agreement["agreement (best one-to-one assignment with the classifier's digits)"] <= 1
     assert sorted(agreement["code -> digit"]) == list(range(10)) and agreement["target"] == 0.9
-    assert "InfoGAN's mutual-information term" in card["g_extra_loss"] and card["steps"] == 128 // 64
+    assert "InfoGAN's mutual-information term" in card["g_extra_loss"] and card["steps"] == 128 // CONFIG.batch_size
     shipped = ganlib.pretrained.load_generator("infogan", weights_dir=tmp_path / "w")
     assert isinstance(shipped, InfoGANGenerator) and path.stat().st_size < 5 * 2**20
     assert isinstance(latent_sampler(shipped), InfoGANCodes)
@@ -264,3 +264,44 @@ def test_keras_infogan_trains_q_in_the_generator_step():
     assert x.shape == (5, 74) and np.allclose(x.numpy()[:, 62:72].argmax(1), c.numpy())
     with pytest.raises(ValueError, match="conditional=False"):
         InfoGAN(*infogan_networks(width=8, feature_dim=32), conditional=True)
+
+
+def test_q_can_step_with_the_discriminator_as_in_chen_et_al():
+    """q_steps_with="discriminator": Q leaves G's Adam for D's, the term joins D's loss, and a D step
+    trains Q and D's body on it; G's step still gets the term and leaves Q alone."""
+    config = replace(SMALL, q_steps_with="discriminator")
+    ganlib.seed_everything(0)
+    G, D = config.networks()
+    kwargs = config.train_kwargs(G, D)
+    opt_g, opt_d = kwargs["optimizers"]
+    in_g = {id(p) for group in opt_g.param_groups for p in group["params"]}
+    in_d = {id(p) for group in opt_d.param_groups for p in group["params"]}
+    q_ids = {id(p) for p in G.q.parameters()}
+    assert q_ids <= in_d and not q_ids & in_g and not in_g & in_d
+    assert in_g == {id(p) for p in G.parameters()} - q_ids
+    assert kwargs["d_extra_loss"] is kwargs["g_extra_loss"]
+    assert "steps with D's optimizer" in config.describe()["q_head"] and "q_head" not in SMALL.describe()
+    q_before = [p.detach().clone() for p in G.q.parameters()]
+    data = ganlib.TensorBatches(torch.rand(64, 1, 28, 28) * 2 - 1, batch_size=32)
+    ganlib.train_gan(G, D, data, epochs=1, progress=False, **kwargs)
+    assert all(not torch.equal(b, p.detach()) for b, p in zip(q_before, G.q.parameters()))
+    with pytest.raises(ValueError, match="q_steps_with must be one of"):
+        replace(SMALL, q_steps_with="q")
+
+
+def test_a_parameter_in_both_optimizers_is_refused():
+    G, D = SMALL.networks()
+    both = torch.optim.Adam([*D.parameters(), *G.q.parameters()])
+    with pytest.raises(ValueError, match="in both opt_g and opt_d"):
+        ganlib.train_gan(G, D, ganlib.TensorBatches(torch.rand(32, 1, 28, 28) * 2 - 1, batch_size=32), epochs=1,
+                         progress=False, optimizers=(torch.optim.Adam(G.parameters()), both))
+
+
+def test_the_recipe_trains_the_shipped_seed_unless_told(monkeypatch):
+    from ganlib.recipes import infogan
+
+    seen = []
+    monkeypatch.setattr(infogan, "main", lambda config, doc, argv, extra_card: seen.append(argv))
+    infogan.run(["--max-epochs", "1"])
+    infogan.run(["--seed", "5"])
+    assert seen == [["--max-epochs", "1", "--seed", str(infogan.SEED)], ["--seed", "5"]]

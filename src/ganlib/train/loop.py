@@ -112,14 +112,15 @@ def _check_class_labels(generator, data) -> None:
 
 
 def _check_optimizer(optimizer, name, network, role, other) -> None:
-    """An optimizer steps only its own network (swapped optimizers would train nothing)."""
+    """An optimizer steps its own network (swapped optimizers would train nothing). It may also
+    step a part of the other network (InfoGAN's Q head steps with D in Chen et al.'s code)."""
     mine = {id(p) for p in network.parameters()}
     theirs = {id(p) for p in other.parameters()} - mine
     params = [p for group in optimizer.param_groups for p in group["params"]]
-    if any(id(p) in theirs for p in params):
-        raise ValueError(f"{name} holds the {'discriminator' if role == 'generator' else 'generator'}'s "
-                         f"parameters, not the {role}'s: did you swap opt_g and opt_d?")
     if not any(id(p) in mine for p in params):
+        if any(id(p) in theirs for p in params):
+            raise ValueError(f"{name} holds the {'discriminator' if role == 'generator' else 'generator'}'s "
+                             f"parameters, not the {role}'s: did you swap opt_g and opt_d?")
         raise ValueError(f"{name} holds none of the {role}'s parameters: build it from "
                          f"{role}.parameters()")
 
@@ -271,6 +272,11 @@ def _optimizers(optimizers, generator, discriminator):
     opt_g, opt_d = optimizers
     _check_optimizer(opt_g, "opt_g", generator, "generator", discriminator)
     _check_optimizer(opt_d, "opt_d", discriminator, "discriminator", generator)
+    in_g = {id(p) for group in opt_g.param_groups for p in group["params"]}
+    shared = sum(id(p) in in_g for group in opt_d.param_groups for p in group["params"])
+    if shared:
+        raise ValueError(f"{shared} parameter tensors are in both opt_g and opt_d: each would step twice per "
+                         "round; give every parameter to one optimizer")
     return opt_g, opt_d
 
 
