@@ -266,6 +266,27 @@ def test_keras_infogan_trains_q_in_the_generator_step():
         InfoGAN(*infogan_networks(width=8, feature_dim=32), conditional=True)
 
 
+def test_keras_generator_is_measured_by_the_torch_metrics():
+    pytest.importorskip("tensorflow")
+    import ganlib.keras as gk
+    from ganlib.keras.infogan import InfoGAN, infogan_networks
+    from ganlib.metrics.codes import code_steering
+
+    gk.keras.utils.set_random_seed(0)
+    gan = InfoGAN(*infogan_networks(width=8, feature_dim=32), seed=0)
+    view = gan.torch_generator()
+    x = InfoGANCodes(view.latent_dim, **view.latent_codes).fixed(6, seed=0).g_inputs[0]
+    images = view(x)
+    assert images.shape == (6, 1, 28, 28) and images.abs().max() <= 1
+    expected = gk.generate(gan.generator, x.numpy())                       # NHWC, the same numbers
+    assert np.allclose(images.permute(0, 2, 3, 1).numpy(), expected, atol=1e-6)
+    real = torch.rand(50, 1, 28, 28) * 2 - 1
+    steering = code_steering(view, n_sweeps=4, n_values=3, real_images=real)
+    assert set(steering.moves) == {0, 1} and all(m >= 0 for j in steering.moves for m in steering.moves[j].values())
+    with pytest.raises(ValueError, match=r"\(N, 74\)"):
+        view(torch.zeros(2, 70))
+
+
 def test_q_can_step_with_the_discriminator_as_in_chen_et_al():
     """q_steps_with="discriminator": Q leaves G's Adam for D's, the term joins D's loss, and a D step
     trains Q and D's body on it; G's step still gets the term and leaves Q alone."""

@@ -25,8 +25,10 @@ import math
 
 import keras
 import tensorflow as tf
+import torch
 from keras import layers
 
+from .data import generate, to_torch_images
 from .dcgan import dcgan_initializers
 from .gan import GAN
 
@@ -139,3 +141,30 @@ class InfoGAN(GAN):
         grads = tape.gradient(loss, weights)
         self.g_optimizer.apply_gradients(zip(grads, weights))
         return {"loss_G": loss, "info_loss": info}
+
+    def torch_generator(self) -> "TorchInfoGANGenerator":
+        """The generator seen from PyTorch, so that ganlib's InfoGAN metrics
+        (``ganlib.metrics.codes.code_steering``) measure it as they measure the PyTorch one."""
+        return TorchInfoGANGenerator(self.generator, self.noise_dim, self.n_categories, self.n_continuous)
+
+
+class TorchInfoGANGenerator(torch.nn.Module):
+    """A Keras InfoGAN generator behind the PyTorch ``InfoGANGenerator``'s interface, for measuring
+    (inference only: no gradient reaches the Keras weights). It has ``latent_dim`` (the noise size)
+    and ``latent_codes``, takes G's input ``[z, one_hot(c), u]`` as a torch tensor and returns
+    NCHW images in [-1, 1], run by Keras in inference mode."""
+
+    def __init__(self, generator: keras.Model, noise_dim: int, n_categories: int, n_continuous: int):
+        super().__init__()
+        self.keras_generator = generator
+        self.latent_dim = int(noise_dim)
+        self.latent_codes = {"n_categories": int(n_categories), "n_continuous": int(n_continuous)}
+        # metrics place their inputs on the module's device (next(parameters())): here always the CPU
+        self.device_anchor = torch.nn.Parameter(torch.zeros(0), requires_grad=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        expected = self.latent_dim + self.latent_codes["n_categories"] + self.latent_codes["n_continuous"]
+        if x.dim() != 2 or x.shape[1] != expected:
+            raise ValueError(f"expected G's inputs of shape (N, {expected}) = [z, one_hot(c), u], "
+                             f"got {tuple(x.shape)}")
+        return to_torch_images(generate(self.keras_generator, x))

@@ -39,8 +39,8 @@ import sys
 from dataclasses import dataclass
 
 from ..latent import InfoGANCodes
-from ..train import adam
 from ..models.infogan import InfoGANDiscriminator, InfoGANGenerator, info_loss_term
+from ..train import adam
 from .common import TrainingConfig, main
 
 SEED = 2                 # the shipped run's seed (see above); chapter 8's full profile trains with it
