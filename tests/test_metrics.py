@@ -249,6 +249,10 @@ def test_scoreboard_scores_every_generator_in_a_folder_and_writes_a_table(mnist,
     table = scoreboard.markdown_table(rows, notes, n_samples=200)
     assert table.count("\n|") == 3 and "MNIST-classifier" in table and "200 images" in table
     assert rows[1]["trained_on"] == "?"  # its card names no split
+    assert "lower FID than the real row" not in table and "below 0" not in table
+    better = [rows[0], {**rows[1], "fid": rows[0]["fid"] / 2, "kid": -0.01}]
+    notes = scoreboard.reading_notes(better)
+    assert len(notes) == 2 and "`tiny` has a lower FID than the real row" in notes[0] and "(`tiny`)" in notes[1]
 
     images, labels = scoreboard.sample_images(pretrained.load_generator("tiny", weights_dir=tmp_path), 30)
     assert images.shape == (30, 1, 28, 28) and labels is None

@@ -138,9 +138,30 @@ def markdown_table(rows, notes=(), n_samples: int = REFERENCE_SIZE, seed: int = 
         + _classifier_note() + " Made by `python -m ganlib.recipes.scoreboard`."
     )
     out = "\n".join(lines) + "\n\n" + caption + "\n"
+    notes = [*notes, *reading_notes(rows)]
     if notes:
         out += "\n" + "\n".join(f"- {n}" for n in notes) + "\n"
     return out
+
+
+def reading_notes(rows) -> list[str]:
+    """Notes on numbers that read wrongly at first sight: a generator scoring better than the real
+    row, and a KID below zero."""
+    real = next((row for row in rows if str(row.get("name", "")).startswith("real")), None)
+    notes = []
+    if real is not None and real.get("fid") is not None:
+        better = [row for row in rows if row is not real and row.get("fid") is not None and row["fid"] < real["fid"]]
+        for row in better:
+            recall = (f" (recall {row['recall']:.3f} against the real row's {real['recall']:.3f})"
+                      if row.get("recall") is not None and real.get("recall") is not None else "")
+            notes.append(f"{row['name']} has a lower FID than the real row: its samples' classifier features "
+                         "match the test digits' mean and spread more closely than another sample of real "
+                         "digits does, which does not make them better digits; recall says what a "
+                         f"generator leaves out{recall}.")
+    negative = [row["name"] for row in rows if row.get("kid") is not None and row["kid"] < 0]
+    if negative:
+        notes.append(f"KID is an unbiased estimate, so a value near 0 can come out below 0 ({', '.join(negative)}).")
+    return notes
 
 
 README_START, README_END = "<!-- results-table:start -->", "<!-- results-table:end -->"
