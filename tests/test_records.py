@@ -99,7 +99,7 @@ def test_the_record_command_runs_the_tagged_cells_and_fingerprints_them(tmp_path
     # test worker train in the full profile (CI timed out)
     assert dict(os.environ) == environment
     assert made.facts["cells_sha256"] == records.cells_sha256(nb, "tiny")
-    assert made.facts["configurations"] == records.configuration_fingerprints(["mlp_gan"])
+    assert made.facts["configurations"] == records.configuration_fingerprints({"mlp_gan": ("batch_size",)})
     assert records.stale_reasons(nb, "tiny", made) == []
     assert made.facts["reproduce"] == "python -m ganlib.tools.record 99_toy tiny"
     nb["cells"][3]["source"] += "\n# changed"
@@ -123,7 +123,7 @@ def test_every_tagged_experiment_has_a_current_record_and_every_record_a_chapter
 
 
 def test_a_record_goes_stale_when_its_cells_or_a_configuration_they_read_change(monkeypatch):
-    from ganlib.recipes import dcgan, wgan_gp
+    from ganlib.recipes import dcgan, mlp_gan, wgan_gp
     from ganlib.recipes.common import replace
 
     cell = ("from ganlib.recipes.common import replace\nfrom ganlib.recipes.dcgan import CONFIG\n"
@@ -134,18 +134,33 @@ def test_a_record_goes_stale_when_its_cells_or_a_configuration_they_read_change(
                     {"cell_type": "code", "metadata": {"tags": ["record:toy"]}, "source": cell}]}
     # infogan is imported but unused: its configuration cannot change what the cells run
     assert records.recipes_read(nb, "toy") == ["dcgan", "mlp_gan", "wgan_gp"]
+    # dcgan's CONFIG is passed to replace() (all of it matters); of the others, one field each
+    assert records.configuration_reads(nb, "toy") == {"dcgan": records.WHOLE, "mlp_gan": ("epochs",),
+                                                      "wgan_gp": ("n_critic",)}
     made = records.Record("toy", {"arm": {"numbers": {}}}, {
         "notebook": "99_toy", "cells_sha256": records.cells_sha256(nb, "toy"),
-        "configurations": records.configuration_fingerprints(records.recipes_read(nb, "toy"))})
+        "configurations": records.configuration_fingerprints(records.configuration_reads(nb, "toy"))})
     assert records.stale_reasons(nb, "toy", made) == []
 
-    # One setting of a configuration the cells read, or its epochs: the record no longer shows it.
-    for recipe, changed in ((dcgan, {"lr_g": 5e-4}), (wgan_gp, {"epochs": 201})):
+    # A setting the cells use, or the epochs of a configuration they use whole: the record no
+    # longer shows it.
+    for recipe, changed in ((dcgan, {"lr_g": 5e-4}), (dcgan, {"epochs": 21}), (wgan_gp, {"n_critic": 3}),
+                            (mlp_gan, {"epochs": 7})):
         with monkeypatch.context() as patch:
             patch.setattr(recipe, "CONFIG", replace(recipe.CONFIG, **changed))
             (reason,) = records.stale_reasons(nb, "toy", made)
             assert f"ganlib.recipes.{recipe.CONFIG.name}.CONFIG" in reason
             assert "python -m ganlib.tools.record 99_toy toy" in reason
+    # A setting of wgan_gp's CONFIG that the cells never read (its networks, its epochs) does not
+    # change what they ran.
+    with monkeypatch.context() as patch:
+        patch.setattr(wgan_gp, "CONFIG", replace(wgan_gp.CONFIG, epochs=3, lr_g=5e-4, generator_kwargs={}))
+        assert records.stale_reasons(nb, "toy", made) == []
+    # Reading a method or the whole configuration counts as reading every setting.
+    for use in ("wgan_gp.CONFIG.networks()", "print(wgan_gp.CONFIG)", "wgan_gp.run([])",
+                "ganlib.recipes.wgan_gp.CONFIG"):
+        nb_use = {"cells": [nb["cells"][0], {**nb["cells"][1], "source": cell + "\n" + use}]}
+        assert records.configuration_reads(nb_use, "toy")["wgan_gp"] is records.WHOLE, use
     # The cells use one configuration more, and their code changed: two reasons.
     nb["cells"][1]["source"] = cell + "\nprint(infogan.CONFIG)"
     assert len(records.stale_reasons(nb, "toy", made)) == 2

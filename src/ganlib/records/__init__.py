@@ -11,10 +11,10 @@ chapter, tagged ``record:<name>`` in the notebook. They end with
 - ``python -m ganlib.tools.record <notebook> <name>`` executes the setup cell and the
   tagged cells, unchanged, in the full profile, and ships the result here as
   ``<name>.json`` (numbers, curves, what ran, where, how long, the SHA-256 of the cells'
-  code and of every recipe configuration they read) and ``<name>.npz`` (images and points).
+  code and of the settings they read of each recipe configuration) and ``<name>.npz`` (images and points).
 - :func:`shown` gives what the page should show: this run's record in the full profile,
-  the recorded one in the quick profile. A test fails when a tagged cell, or a recipe's
-  ``CONFIG`` that the cells read, changes and the record was not made again
+  the recorded one in the quick profile. A test fails when a tagged cell, or a setting of a
+  recipe's ``CONFIG`` that the cells read, changes and the record was not made again
   (:func:`stale_reasons`).
 """
 from __future__ import annotations
@@ -229,45 +229,83 @@ def cells_sha256(notebook: dict, name: str) -> str:
 
 
 NOT_CONFIGURATIONS = {"common", "scoreboard"}   # recipe modules that hold no CONFIG of their own
+WHOLE = None   # configuration_reads' value for a recipe whose whole CONFIG the cells use
+
+
+def configuration_reads(notebook: dict, name: str) -> dict:
+    """``{recipe: settings}`` for each recipe whose ``CONFIG`` the experiment's cells use
+    (chapter 5's ablation uses ``ganlib.recipes.dcgan``'s): the record depends on those
+    settings as much as on its cells. A recipe counts when a name bound to it or to its
+    ``CONFIG`` (``from ganlib.recipes.dcgan import CONFIG``, ``from ganlib.recipes import
+    wgan_gp``) is used in the cells, or when the code spells ``ganlib.recipes.<recipe>`` out;
+    an import left unused does not count. ``settings`` is the sorted tuple of the fields
+    read when the cells only read fields (``wgan_gp.CONFIG.n_critic``), else :data:`WHOLE`
+    (the configuration is passed, printed or its methods called: every setting matters)."""
+    import ast
+    from dataclasses import fields
+
+    from ..recipes.common import TrainingConfig
+
+    field_names = {f.name for f in fields(TrainingConfig)}
+    bound, chains = {}, []   # bound name -> (recipe, "module" | "config"); each name's dotted chain
+    for source in experiment_cells(notebook, name):
+        lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
+        tree = ast.parse("\n".join(lines))
+        parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module == "ganlib.recipes":
+                bound.update({alias.asname or alias.name: (alias.name, "module") for alias in node.names})
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("ganlib.recipes."):
+                recipe = node.module.split(".")[2]
+                bound.update({alias.asname or alias.name: (recipe, "config")
+                              for alias in node.names if alias.name == "CONFIG"})
+            elif isinstance(node, ast.Import):
+                chains += [["ganlib", "recipes", alias.name.split(".")[2]] for alias in node.names
+                           if alias.name.startswith("ganlib.recipes.")]
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                chain, top = [node.id], node   # the longest attribute chain starting at this name
+                while isinstance(parents.get(top), ast.Attribute) and parents[top].value is top:
+                    top = parents[top]
+                    chain.append(top.attr)
+                chains.append(chain)
+    reads = {}
+    for chain in chains:
+        if chain[:2] == ["ganlib", "recipes"] and len(chain) > 2:
+            recipe, rest = chain[2], chain[3:]
+        elif chain[0] in bound:
+            recipe, kind = bound[chain[0]]
+            rest = chain[1:] if kind == "module" else ["CONFIG", *chain[1:]]
+        else:
+            continue
+        read = rest[1] if len(rest) > 1 and rest[0] == "CONFIG" and rest[1] in field_names else WHOLE
+        if read is WHOLE or reads.get(recipe, ()) is WHOLE:
+            reads[recipe] = WHOLE
+        else:
+            reads[recipe] = tuple(sorted({*reads.get(recipe, ()), read}))
+    return {recipe: reads[recipe] for recipe in sorted(reads) if recipe not in NOT_CONFIGURATIONS}
 
 
 def recipes_read(notebook: dict, name: str) -> list[str]:
-    """The recipes whose ``CONFIG`` the experiment's cells use (chapter 5's ablation uses
-    ``ganlib.recipes.dcgan``'s): the record depends on those settings as much as on its cells.
-    A recipe counts when a name bound to it or to its ``CONFIG`` (``from ganlib.recipes.dcgan
-    import CONFIG``, ``from ganlib.recipes import wgan_gp``) is used in the cells, or when the
-    code spells ``ganlib.recipes.<recipe>`` out; an import left unused does not count."""
-    import ast
-
-    bound, used, spelled = {}, set(), set()
-    for source in experiment_cells(notebook, name):
-        lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
-        for node in ast.walk(ast.parse("\n".join(lines))):
-            if isinstance(node, ast.ImportFrom) and node.module == "ganlib.recipes":
-                bound.update({alias.asname or alias.name: alias.name for alias in node.names})
-            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("ganlib.recipes."):
-                recipe = node.module.split(".")[2]
-                bound.update({alias.asname or alias.name: recipe for alias in node.names if alias.name == "CONFIG"})
-            elif isinstance(node, ast.Import):
-                spelled.update(alias.name.split(".")[2] for alias in node.names
-                               if alias.name.startswith("ganlib.recipes."))
-            elif isinstance(node, ast.Name):
-                used.add(node.id)
-            elif isinstance(node, ast.Attribute) and ast.unparse(node).startswith("ganlib.recipes."):
-                spelled.add(ast.unparse(node).split(".")[2])
-    found = {recipe for bound_name, recipe in bound.items() if bound_name in used} | spelled
-    return sorted(found - NOT_CONFIGURATIONS)
+    """The recipes whose ``CONFIG`` the experiment's cells use (see :func:`configuration_reads`)."""
+    return list(configuration_reads(notebook, name))
 
 
-def configuration_fingerprints(recipes) -> dict:
-    """``{recipe: SHA-256}`` of each recipe's ``CONFIG``: every setting its model card lists, and
-    its epochs."""
+def configuration_fingerprints(reads) -> dict:
+    """``{recipe: SHA-256}`` of what the cells read of each recipe's ``CONFIG``: the fields
+    they read, or (a recipe mapped to :data:`WHOLE`, or a plain list of recipes) every
+    setting its model card lists and its epochs."""
     import importlib
 
+    if not isinstance(reads, dict):
+        reads = dict.fromkeys(reads, WHOLE)
     fingerprints = {}
-    for recipe in recipes:
+    for recipe, settings in reads.items():
         config = importlib.import_module(f"ganlib.recipes.{recipe}").CONFIG
-        text = json.dumps({"epochs": config.epochs, **config.describe()}, sort_keys=True, default=str)
+        if settings is WHOLE:
+            read = {"epochs": config.epochs, **config.describe()}
+        else:
+            read = {"fields read": list(settings), **{key: getattr(config, key) for key in settings}}
+        text = json.dumps(read, sort_keys=True, default=str)
         fingerprints[recipe] = hashlib.sha256(text.encode()).hexdigest()
     return fingerprints
 
@@ -283,11 +321,14 @@ def stale_reasons(notebook: dict, name: str, record: Record) -> list[str]:
     if made_with is None:
         reasons.append(f"the record does not say which recipe configurations it ran; {remake}")
         return reasons
-    now = configuration_fingerprints(recipes_read(notebook, name))
+    reads = configuration_reads(notebook, name)
+    now = configuration_fingerprints(reads)
     for recipe in sorted(set(now) | set(made_with)):
         if now.get(recipe) != made_with.get(recipe):
-            reasons.append(f"ganlib.recipes.{recipe}.CONFIG is not the configuration record {name!r} ran "
-                           f"(it changed, or the cells read it only now or no longer); {remake}")
+            what = (f"ganlib.recipes.{recipe}.CONFIG" if reads.get(recipe) is WHOLE else
+                    f"ganlib.recipes.{recipe}.CONFIG's {', '.join(reads[recipe])}")
+            reasons.append(f"{what} is not what record {name!r} ran with (it changed, or the cells read it "
+                           f"only now or no longer, or read other settings of it); {remake}")
     return reasons
 
 

@@ -28,9 +28,9 @@ from ..records import (
     RECORDS_DIR,
     cells_sha256,
     configuration_fingerprints,
+    configuration_reads,
     experiment_cells,
     load,
-    recipes_read,
     stale_reasons,
     tagged_experiments,
     today,
@@ -91,7 +91,7 @@ def record(stem: str, name: str, threads: int | None = None, out: Path = RECORDS
                              f"ganlib.records.record_experiment({name!r}, ...)")
         result = load(name, tmp)
     result.facts.update({"notebook": path.stem, "cells_sha256": cells_sha256(notebook, name),
-                         "configurations": configuration_fingerprints(recipes_read(notebook, name)),
+                         "configurations": configuration_fingerprints(configuration_reads(notebook, name)),
                          "minutes": round(minutes, 1), "recorded": today(),
                          "reproduce": f"python -m ganlib.tools.record {path.stem} {name}"})
     written = result.save(out)
