@@ -1,6 +1,6 @@
 """Train the shipped WGAN-GP MNIST generator of chapter 7.
 
-    python -m ganlib.recipes.wgan_gp [--max-epochs 80] [--minutes M] [--threads 1] [--seed 0]
+    python -m ganlib.recipes.wgan_gp [--max-epochs 100] [--minutes M] [--threads 1] [--seed 0]
 
 Chapter 5's ``DCGANGenerator`` of width 64 against a convolutional critic:
 ``DCGANDiscriminator`` of width 32 without batch norm (the penalty needs a critic
@@ -22,7 +22,7 @@ CONFIG = TrainingConfig(
     generator=DCGANGenerator, generator_kwargs={"latent_dim": 100, "width": 64},
     discriminator=DCGANDiscriminator,
     discriminator_kwargs={"width": 32, "use_batchnorm": False, "dense_features": 512},
-    epochs=80, batch_size=64, loss="wasserstein", gp_weight=10.0, n_critic=5,
+    epochs=100, batch_size=64, loss="wasserstein", gp_weight=10.0, n_critic=5,
     lr_g=2e-4, lr_d=2e-4, betas=(0.0, 0.9), ema_decay=0.999,
     summary=("DCGANGenerator(width=64): z -> ConvTranspose 7x7 -> 128x7x7 -> 64x14x14 -> 1x28x28 tanh, "
              "batch norm + ReLU; critic DCGANDiscriminator(width=32, use_batchnorm=False, dense_features=512): "
